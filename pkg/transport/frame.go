@@ -77,6 +77,9 @@ func readMessage(r *bufio.Reader, lim Limits) (message, error) {
 	for {
 		flags, err := r.ReadByte()
 		if err != nil {
+			if len(msg.frames) > 0 {
+				return msg, noEOF(err)
+			}
 			return msg, err
 		}
 		if flags&^flagsKnown != 0 {
@@ -99,8 +102,6 @@ func readMessage(r *bufio.Reader, lim Limits) (message, error) {
 		switch {
 		case isCmd && (len(msg.frames) > 0 || flags&flagMore != 0):
 			return msg, fmt.Errorf("%w: command frame inside a multipart message", ErrProtocol)
-		case !isCmd && msg.command:
-			return msg, fmt.Errorf("%w: data frame after a command", ErrProtocol)
 		case size > uint64(lim.MaxFrame):
 			return msg, fmt.Errorf("%w: frame of %d bytes exceeds limit %d", ErrProtocol, size, lim.MaxFrame)
 		case total+int(size) > lim.MaxMessage:
@@ -114,7 +115,7 @@ func readMessage(r *bufio.Reader, lim Limits) (message, error) {
 			return msg, noEOF(err)
 		}
 		msg.frames = append(msg.frames, body)
-		msg.command = isCmd
+		msg.command = isCmd // a command is always a whole message (checked above)
 		if flags&flagMore == 0 {
 			return msg, nil
 		}
