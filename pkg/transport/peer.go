@@ -137,6 +137,11 @@ func (p *Peer) writeLoop(timeout time.Duration) {
 			// broadcast buffers themselves are never modified.
 			w := bufs
 			if _, err := w.WriteTo(p.nc); err != nil {
+				select {
+				case <-p.done:
+					return // closed by someone else, who counted why
+				default:
+				}
 				p.hub.stats.writeErrors.Add(1)
 				p.closeWith(fmt.Errorf("transport: write to %s: %w", p.remote, err))
 				return
