@@ -1,0 +1,277 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Result is one state's entry in a run's return, with Salt's fields.
+type Result struct {
+	Name      string         `json:"name"`
+	Result    Tri            `json:"result"`
+	Changes   map[string]any `json:"changes"`
+	Comment   string         `json:"comment"`
+	SLS       string         `json:"__sls__"`
+	ID        string         `json:"__id__"`
+	RunNum    int            `json:"__run_num__"`
+	StartTime string         `json:"start_time"`
+	Duration  float64        `json:"duration"`
+	// StateRan is false for states a requisite kept from running.
+	StateRan  *bool `json:"__state_ran__,omitempty"`
+	SkipWatch bool  `json:"skip_watch,omitempty"`
+}
+
+// Results is a run's return keyed by "<mod>_|-<id>_|-<name>_|-<fun>".
+type Results map[string]*Result
+
+// Failed reports whether any state failed (retcode 2 in Salt).
+func (r Results) Failed() bool {
+	for _, x := range r {
+		if x.Result == False {
+			return true
+		}
+	}
+	return false
+}
+
+// Tags returns the keys in run order.
+func (r Results) Tags() []string {
+	tags := make([]string, 0, len(r))
+	for t := range r {
+		tags = append(tags, t)
+	}
+	sort.Slice(tags, func(i, j int) bool { return r[tags[i]].RunNum < r[tags[j]].RunNum })
+	return tags
+}
+
+// runner executes chunks in order, pulling requisites forward depth first
+// as Salt's call_chunk does.
+type runner struct {
+	e       *Engine
+	ctx     context.Context
+	results map[*Chunk]*Result
+	pre     map[*Chunk]*Result // prereq test runs
+	busy    map[*Chunk]bool
+	out     Results
+	num     int
+	stopped bool // failhard hit
+}
+
+// Run executes compiled chunks and returns Salt's result structure.
+func (e *Engine) Run(ctx context.Context, chunks []*Chunk) Results {
+	r := &runner{e: e, ctx: ctx, results: map[*Chunk]*Result{}, pre: map[*Chunk]*Result{}, busy: map[*Chunk]bool{}, out: Results{}}
+	for _, c := range chunks {
+		r.run(c)
+		if r.stopped {
+			break
+		}
+	}
+	if !r.stopped {
+		r.listeners(chunks)
+	}
+	return r.out
+}
+
+func (r *runner) run(c *Chunk) *Result {
+	if res, ok := r.results[c]; ok {
+		return res
+	}
+	if r.stopped || r.busy[c] {
+		return nil
+	}
+	r.busy[c] = true
+	defer delete(r.busy, c)
+	for _, d := range c.deps {
+		if d.kind == "prereq" {
+			r.preRun(d.c, c)
+			continue
+		}
+		r.run(d.c)
+		if r.stopped {
+			return nil
+		}
+	}
+	start := time.Now()
+	res := r.evaluate(c)
+	res.StartTime = start.Format("15:04:05.000000")
+	res.Duration = float64(time.Since(start).Microseconds()) / 1000
+	res.SLS, res.ID = c.SLS, c.ID
+	res.RunNum = r.num
+	r.num++
+	r.results[c] = res
+	r.out[c.Tag()] = res
+	if res.Result == False && (c.Failhard || r.e.opts.Failhard) {
+		r.stopped = true
+	}
+	return res
+}
+
+// preRun test-runs t, the target of c's prereq, after t's other requisites.
+func (r *runner) preRun(t, c *Chunk) {
+	if _, ok := r.pre[t]; ok {
+		return
+	}
+	for _, d := range t.deps {
+		if d.kind == "prerequired" || d.kind == "prereq" {
+			continue
+		}
+		r.run(d.c)
+	}
+	ret := r.call(t, true, "")
+	r.pre[t] = &Result{Result: ret.Result, Changes: ret.Changes}
+}
+
+func notRun(result Tri, comment string) *Result {
+	ran := false
+	return &Result{Result: result, Comment: comment, Changes: map[string]any{}, StateRan: &ran}
+}
+
+// evaluate applies Salt's requisite rules (check_requisite) then calls
+// the function, firing mod_watch when a watched state changed.
+func (r *runner) evaluate(c *Chunk) *Result {
+	var failed []string
+	var has = map[string]bool{}
+	met := map[string]bool{}
+	change := false
+	anyOK := map[string]bool{}
+	for _, d := range c.deps {
+		has[d.kind] = true
+		var res *Result
+		if d.kind == "prereq" {
+			res = r.pre[d.c]
+		} else {
+			res = r.results[d.c]
+		}
+		if res == nil {
+			failed = append(failed, d.c.SLS+"."+d.c.ID)
+			continue
+		}
+		switch d.kind {
+		case "onfail":
+			if res.Result == False {
+				met["onfail"] = true
+			}
+			continue
+		case "require_any", "watch_any":
+			if res.Result != False {
+				anyOK[d.kind] = true
+			}
+			if d.kind == "watch_any" && res.Result != False && len(res.Changes) > 0 {
+				change = true
+			}
+			continue
+		case "prereq":
+			// A would-be change (None in test mode) lets the prereq run.
+			if res.Result == None {
+				met["prereq"] = true
+			}
+			continue
+		}
+		if res.Result == False {
+			failed = append(failed, d.c.SLS+"."+d.c.ID)
+			continue
+		}
+		switch d.kind {
+		case "onchanges":
+			if len(res.Changes) > 0 {
+				met["onchanges"] = true
+			}
+		case "watch":
+			if len(res.Changes) > 0 {
+				change = true
+			}
+		}
+	}
+	for _, k := range []string{"require_any", "watch_any"} {
+		if has[k] && !anyOK[k] {
+			for _, d := range c.deps {
+				if d.kind == k {
+					failed = append(failed, d.c.SLS+"."+d.c.ID)
+				}
+			}
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return notRun(False, "One or more requisite failed: "+strings.Join(failed, ", "))
+	case has["prereq"] && !met["prereq"]:
+		return notRun(True, "No changes detected")
+	case has["onfail"] && !met["onfail"]:
+		return notRun(True, "State was not run because onfail req did not change")
+	case has["onchanges"] && !met["onchanges"]:
+		return notRun(True, "State was not run because none of the onchanges reqs changed")
+	}
+	ret := r.call(c, r.e.opts.Test, "")
+	if change && len(ret.Changes) == 0 && !ret.SkipWatch && ret.Result != False {
+		if f, ok := r.e.reg.Lookup(c.Func()); ok && f.ModWatch != nil {
+			ret = r.call(c, r.e.opts.Test, c.Fun)
+		}
+	}
+	return &Result{Name: ret.Name, Result: ret.Result, Changes: ret.Changes, Comment: ret.Comment, SkipWatch: ret.SkipWatch}
+}
+
+// call runs the state function (or its mod_watch when sfun is set) after
+// the unless/onlyif/creates checks.
+func (r *runner) call(c *Chunk, test bool, sfun string) (ret Ret) {
+	defer func() {
+		if p := recover(); p != nil {
+			ret = Ret{Result: False, Comment: fmt.Sprintf("An exception occurred in this state: %v", p)}
+		}
+		if ret.Name == "" {
+			ret.Name = c.Name
+		}
+		if ret.Changes == nil {
+			ret.Changes = map[string]any{}
+		}
+	}()
+	f, ok := r.e.reg.Lookup(c.Func())
+	if !ok {
+		return Ret{Result: False, Comment: fmt.Sprintf("State '%s' was not found in SLS '%s'. Reason: %s is not available.", c.Func(), c.SLS, c.Func())}
+	}
+	args, err := bind(f, c.Name, c.Args)
+	if err != nil {
+		return Ret{Result: False, Comment: err.Error()}
+	}
+	call := &Call{Name: c.Name, ID: c.ID, SLS: c.SLS, Saltenv: c.Env, Test: test, Args: args, Log: r.e.log, e: r.e}
+	if skip, ok := r.e.checkConditions(r.ctx, c, call); ok {
+		return skip
+	}
+	if sfun != "" {
+		call.SFun = sfun
+		return f.ModWatch(r.ctx, call)
+	}
+	return f.Run(r.ctx, call)
+}
+
+// listeners fires mod_watch, after every state ran, for each state whose
+// listened-to states changed; results are tagged with "listener_<id>".
+func (r *runner) listeners(chunks []*Chunk) {
+	for _, c := range chunks {
+		if len(c.listens) == 0 {
+			continue
+		}
+		fire := false
+		for _, t := range c.listens {
+			if res := r.results[t]; res != nil && res.Result != False && len(res.Changes) > 0 {
+				fire = true
+			}
+		}
+		if own := r.results[c]; !fire || own == nil || own.Result == False {
+			continue
+		}
+		f, ok := r.e.reg.Lookup(c.Func())
+		if !ok || f.ModWatch == nil {
+			continue
+		}
+		start := time.Now()
+		ret := r.call(c, r.e.opts.Test, c.Fun)
+		res := &Result{Name: ret.Name, Result: ret.Result, Changes: ret.Changes, Comment: ret.Comment,
+			SLS: c.SLS, ID: "listener_" + c.ID, RunNum: r.num, StartTime: start.Format("15:04:05.000000")}
+		res.Duration = float64(time.Since(start).Microseconds()) / 1000
+		r.num++
+		r.out[c.Module+"_|-listener_"+c.ID+"_|-"+c.Name+"_|-mod_watch"] = res
+	}
+}
