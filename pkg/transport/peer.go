@@ -154,7 +154,7 @@ func (p *Peer) writeLoop(timeout time.Duration) {
 // readLoop reads messages until the connection fails and hands each to
 // handle. Commands common to both ports (PING) are answered here.
 func (p *Peer) readLoop(lim Limits, handle func(message) error) error {
-	r := bufio.NewReaderSize(p.nc, 16<<10)
+	r := bufio.NewReaderSize(p.nc, 4<<10) // large frames bypass the buffer
 	for {
 		msg, err := readMessage(r, lim)
 		if err != nil {

@@ -152,7 +152,7 @@ func (r *Requester) session(ctx context.Context, nc net.Conn, addr string) error
 }
 
 func (r *Requester) readReplies(s *reqSession) error {
-	br := bufio.NewReaderSize(s.w.nc, 16<<10)
+	br := bufio.NewReaderSize(s.w.nc, 4<<10)
 	for {
 		msg, err := readMessage(br, r.cfg.Limits)
 		if err != nil {

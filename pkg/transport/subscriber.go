@@ -78,7 +78,7 @@ func (s *Subscriber) session(nc net.Conn, addr string) error {
 	if s.cfg.OnConnect != nil {
 		s.cfg.OnConnect(addr)
 	}
-	r := bufio.NewReaderSize(nc, 64<<10)
+	r := bufio.NewReaderSize(nc, 16<<10)
 	for {
 		if s.cfg.IdleTimeout > 0 {
 			if err := nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout)); err != nil {
