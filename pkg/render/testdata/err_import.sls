@@ -1,0 +1,2 @@
+{%- from "nginx/broken.jinja" import a with context %}
+a: {{ a }}

@@ -1,0 +1,3 @@
+#!jinja|json
+{"a": 1,
+ "b": {{ grains.id }}}

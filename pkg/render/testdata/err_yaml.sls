@@ -1,0 +1,3 @@
+good: {{ grains.id }}
+bad: [unclosed, {{ grains.os }}
+next: 3

@@ -1,0 +1,2 @@
+{% extends "lib/base.jinja" %}
+{% block body %}body: {{ pillar.plone.branch }}{% endblock %}

@@ -1,0 +1,2 @@
+#!json
+{"zeta": 1, "alpha": [true, null, 2.5], "mid": {"k": "v"}}
