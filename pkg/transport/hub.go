@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -246,9 +245,11 @@ func (h *Hub) serve(nc net.Conn, port string) {
 		nc:       nc,
 		port:     port,
 		identity: meta["Identity"],
-		remote:   nc.RemoteAddr().String(),
-		queue:    make(chan []byte, h.cfg.QueueSize),
-		done:     make(chan struct{}),
+		// Metadata names are case-insensitive in ZMTP; zmq4 title-cases them.
+		reqEnvelope: port == "request" && meta["Socket-Type"] == string(zmq4.Req),
+		remote:      nc.RemoteAddr().String(),
+		queue:       make(chan []byte, h.cfg.QueueSize),
+		done:        make(chan struct{}),
 	}
 	if !h.register(p) {
 		_ = nc.Close()
@@ -271,12 +272,14 @@ func (h *Hub) serve(nc net.Conn, port string) {
 	if errors.Is(rerr, ErrProtocol) {
 		h.stats.protocolErrors.Add(1)
 	}
-	reason := p.closeErr
-	if errors.Is(rerr, io.EOF) {
-		reason = io.EOF
+	// A peer cut off for being slow is worth an operator's attention;
+	// ordinary disconnects are not.
+	lvl := slog.LevelDebug
+	if errors.Is(p.closeErr, ErrSlowPeer) || errors.Is(p.closeErr, errWrite) {
+		lvl = slog.LevelWarn
 	}
-	h.log.Debug("peer disconnected", slog.String("port", port), slog.Uint64("peer", p.id),
-		slog.String("identity", p.identity), slog.String("remote", p.remote), slog.Any("reason", reason))
+	h.log.Log(h.ctx, lvl, "peer disconnected", slog.String("port", port), slog.Uint64("peer", p.id),
+		slog.String("identity", p.identity), slog.String("remote", p.remote), slog.Any("reason", p.closeErr))
 }
 
 // register adds p unless the hub is stopping (then shutdown would miss it).
@@ -370,12 +373,24 @@ func (h *Hub) handleRequest(p *Peer, m message) error {
 	if m.command {
 		return nil // no other command means anything on a ROUTER
 	}
-	reply, err := h.cfg.Handler.HandleRequest(h.ctx, p, m.frames)
+	frames := m.frames
+	if p.reqEnvelope {
+		// A REQ socket puts an empty delimiter before its request and
+		// expects one before the reply; handlers never see it.
+		if len(frames) < 2 || len(frames[0]) != 0 {
+			return fmt.Errorf("%w: REQ message without empty delimiter", ErrProtocol)
+		}
+		frames = frames[1:]
+	}
+	reply, err := h.cfg.Handler.HandleRequest(h.ctx, p, frames)
 	if err != nil {
 		h.stats.rejected.Add(1)
 		return fmt.Errorf("transport: request handler: %w", err)
 	}
 	h.stats.handled.Add(1)
+	if p.reqEnvelope {
+		reply = append([][]byte{{}}, reply...)
+	}
 	return p.enqueue(encodeMessage(reply))
 }
 

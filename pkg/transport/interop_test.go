@@ -155,7 +155,7 @@ func TestInteropLibzmqSub(t *testing.T) {
 	}
 }
 
-func TestInteropLibzmqDealer(t *testing.T) {
+func TestInteropLibzmqDealerAndReq(t *testing.T) {
 	ctx := deadline(t, 30*time.Second)
 	// A two-step exchange shaped like authentication: hello with an id,
 	// a challenge bound to the connection, an answer, a verdict.
@@ -176,11 +176,16 @@ func TestInteropLibzmqDealer(t *testing.T) {
 		}
 		return nil, errors.New("unexpected request")
 	})})
-	lines := runPeer(t, ctx, "dealer", "tcp://"+h.RequestAddr().String(), "py-minion")
-	if got, want := nextLine(t, ctx, lines), hexLine([]byte("challenge"), []byte("nonce-py-minion")); got != want {
-		t.Fatalf("challenge: got %q, want %q", got, want)
-	}
-	if got, want := nextLine(t, ctx, lines), hexLine([]byte("accepted"), []byte("py-minion")); got != want {
-		t.Fatalf("verdict: got %q, want %q", got, want)
+	for _, sock := range []string{"dealer", "req"} {
+		t.Run(sock, func(t *testing.T) {
+			id := "py-" + sock
+			lines := runPeer(t, ctx, sock, "tcp://"+h.RequestAddr().String(), id)
+			if got, want := nextLine(t, ctx, lines), hexLine([]byte("challenge"), []byte("nonce-"+id)); got != want {
+				t.Fatalf("challenge: got %q, want %q", got, want)
+			}
+			if got, want := nextLine(t, ctx, lines), hexLine([]byte("accepted"), []byte(id)); got != want {
+				t.Fatalf("verdict: got %q, want %q", got, want)
+			}
+		})
 	}
 }

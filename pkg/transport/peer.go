@@ -16,6 +16,8 @@ var (
 	ErrPeerClosed = errors.New("transport: peer connection closed")
 	// ErrSlowPeer means the peer's send queue was full: it is disconnected.
 	ErrSlowPeer = errors.New("transport: peer send queue full")
+	// errWrite marks a peer cut off by a failed or timed-out write.
+	errWrite = errors.New("transport: write failed")
 )
 
 // maxBatch bounds how many queued messages one writev carries, so one
@@ -31,6 +33,9 @@ type Peer struct {
 	port     string // "publish" or "request"
 	identity string
 	remote   string
+	// reqEnvelope: the peer is a REQ socket, whose messages carry an
+	// empty delimiter frame.
+	reqEnvelope bool
 
 	queue     chan []byte // encoded messages, bounded
 	done      chan struct{}
@@ -143,7 +148,7 @@ func (p *Peer) writeLoop(timeout time.Duration) {
 				default:
 				}
 				p.hub.stats.writeErrors.Add(1)
-				p.closeWith(fmt.Errorf("transport: write to %s: %w", p.remote, err))
+				p.closeWith(fmt.Errorf("%w: to %s: %w", errWrite, p.remote, err))
 				return
 			}
 			clear(bufs) // drop references to sent buffers

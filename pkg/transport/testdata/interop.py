@@ -2,6 +2,7 @@
 
 usage: interop.py sub  PUB_ENDPOINT COUNT       print COUNT messages received
        interop.py dealer REQ_ENDPOINT IDENTITY  run the two-step hello exchange
+       interop.py req REQ_ENDPOINT IDENTITY     the same through a REQ socket
 
 Every message is printed as one line: the frames, hex-encoded, joined by
 spaces. Heartbeats are on (ZMQ_HEARTBEAT_IVL), so libzmq PINGs the Go side.
@@ -26,8 +27,8 @@ def main():
         s.connect(endpoint)
         for _ in range(int(sys.argv[3])):
             line(s.recv_multipart())
-    elif mode == "dealer":
-        s = ctx.socket(zmq.DEALER)
+    elif mode in ("dealer", "req"):
+        s = ctx.socket(zmq.DEALER if mode == "dealer" else zmq.REQ)
         s.setsockopt(zmq.IDENTITY, sys.argv[3].encode())
         s.setsockopt(zmq.HEARTBEAT_IVL, 50)
         s.setsockopt(zmq.RCVTIMEO, 20000)
