@@ -18,6 +18,11 @@ func ParseValue(s string) any {
 	if t == "" {
 		return s
 	}
+	// Salt's YAML loader reads "0644" as the decimal 644, not octal 420, so
+	// that modes typed on the command line mean what they look like.
+	if n, ok := leadingZeroInt(t); ok {
+		return n
+	}
 	var v any
 	if err := yaml.Unmarshal([]byte(t), &v); err != nil {
 		return s
@@ -32,6 +37,18 @@ func ParseValue(s string) any {
 	default:
 		return s
 	}
+}
+
+func leadingZeroInt(t string) (int64, bool) {
+	if len(t) < 2 || t[0] != '0' || strings.Trim(t, "0123456789") != "" {
+		return 0, false
+	}
+	digits := strings.TrimLeft(t, "0")
+	if digits == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	return n, err == nil
 }
 
 func convert(v any, k Kind) (any, error) {

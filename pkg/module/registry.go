@@ -47,6 +47,10 @@ type Arg struct {
 	Required bool
 	Default  any
 	Doc      string
+	// KwOnly arguments are never filled by position, only by name (Python's
+	// keyword-only arguments after *args: grains.item's delimiter,
+	// file.write's args).
+	KwOnly bool
 }
 
 // Func is one execution function.
@@ -224,15 +228,21 @@ func Bind(f *Func, args []any, kwargs map[string]any) (*Args, error) {
 		pos = append(pos, v)
 	}
 	a := &Args{vals: map[string]any{}, set: map[string]bool{}, ExtraKw: map[string]any{}}
+	positional := make([]string, 0, len(f.Args))
+	for _, d := range f.Args {
+		if !d.KwOnly {
+			positional = append(positional, d.Name)
+		}
+	}
 	for i, v := range pos {
-		if i >= len(f.Args) {
+		if i >= len(positional) {
 			if !f.Varargs {
-				return nil, fmt.Errorf("%w: %s takes at most %d positional arguments, got %d", ErrBadArgs, f.Name, len(f.Args), len(pos))
+				return nil, fmt.Errorf("%w: %s takes at most %d positional arguments, got %d", ErrBadArgs, f.Name, len(positional), len(pos))
 			}
 			a.Extra = append(a.Extra, v)
 			continue
 		}
-		name := f.Args[i].Name
+		name := positional[i]
 		if _, dup := kw[name]; dup {
 			return nil, fmt.Errorf("%w: %s: argument %q given both by position and by name", ErrBadArgs, f.Name, name)
 		}
