@@ -47,7 +47,9 @@ func init() {
 		Run:     func(_ context.Context, _ *Env, a *Args) (any, error) { return fileWrite(a) },
 	})
 	reg("file.exists", "Return whether the path exists (following symlinks).", []Arg{pathArg("path")},
-		func(_ context.Context, a *Args) (any, error) { return statIs(a, func(fs.FileInfo) bool { return true }) })
+		func(_ context.Context, a *Args) (any, error) {
+			return statIs(a, func(fs.FileInfo) bool { return true })
+		})
 	reg("file.file_exists", "Return whether the path is an existing regular file.", []Arg{pathArg("path")},
 		func(_ context.Context, a *Args) (any, error) {
 			return statIs(a, func(st fs.FileInfo) bool { return st.Mode().IsRegular() })

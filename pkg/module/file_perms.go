@@ -267,4 +267,3 @@ func fileSetMode(_ context.Context, a *Args) (any, error) {
 	}
 	return ModeString(st.Mode()), nil
 }
-
