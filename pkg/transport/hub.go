@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +52,12 @@ type HubConfig struct {
 	Limits Limits
 	// Logger receives connection events (default: discard).
 	Logger *slog.Logger
+	// OnSubscription, when set, is told each time a publish peer
+	// subscribes to a topic or drops it (by unsubscribing or
+	// disconnecting). With one topic per minion, it is how the master
+	// tracks which minions are connected. It runs in the peer's reading
+	// goroutine, without hub locks held, and should return quickly.
+	OnSubscription func(p *Peer, topic string, subscribed bool)
 }
 
 // HubStats are cumulative counters and current gauges of a Hub.
@@ -181,6 +186,43 @@ func (h *Hub) Stop() {
 	h.wg.Wait()
 }
 
+// Shutdown stops accepting connections, gives the messages already queued
+// until ctx is done to reach their peers (a final notice before a restart,
+// say), then stops as Stop does. Peers that stopped reading are not waited
+// for beyond ctx.
+func (h *Hub) Shutdown(ctx context.Context) {
+	if h.cancel == nil {
+		return
+	}
+	_ = h.pubLn.Close()
+	_ = h.reqLn.Close()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !h.drained() {
+		select {
+		case <-ctx.Done():
+			h.Stop()
+			return
+		case <-tick.C:
+		}
+	}
+	h.Stop()
+}
+
+// drained reports whether every peer has written all it was given.
+func (h *Hub) drained() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, set := range []map[*Peer]struct{}{h.subs, h.reqs} {
+		for p := range set {
+			if p.unsent.Load() > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // shutdown closes everything once; the goroutines then exit on their own.
 func (h *Hub) shutdown() {
 	h.stopOnce.Do(func() {
@@ -301,16 +343,24 @@ func (h *Hub) register(p *Peer) bool {
 
 func (h *Hub) unregister(p *Peer) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if p.port == "request" {
 		delete(h.reqs, p)
+		h.mu.Unlock()
 		return
 	}
 	delete(h.subs, p)
+	gone := make([]string, 0, len(p.topics))
 	for t := range p.topics {
 		h.dropExactLocked(t, p)
+		gone = append(gone, t)
 	}
 	h.notifyLocked()
+	h.mu.Unlock()
+	if h.cfg.OnSubscription != nil {
+		for _, t := range gone {
+			h.cfg.OnSubscription(p, t, false)
+		}
+	}
 }
 
 func (h *Hub) dropExactLocked(topic string, p *Peer) {
@@ -325,48 +375,6 @@ func (h *Hub) dropExactLocked(topic string, p *Peer) {
 func (h *Hub) notifyLocked() {
 	close(h.changed)
 	h.changed = make(chan struct{})
-}
-
-// handleSubscription applies a SUB peer's subscribe/unsubscribe message
-// (ZMTP 3.0 form: one frame, 1 or 0 then the topic) or command (3.1 form).
-// Other messages from a subscriber carry no meaning and are ignored.
-func (h *Hub) handleSubscription(p *Peer, m message) error {
-	var (
-		topic string
-		on    bool
-	)
-	switch {
-	case m.command:
-		name, data, _ := parseCommand(m.frames[0]) // validated by readLoop
-		switch name {
-		case cmdSubscribe:
-			topic, on = string(data), true
-		case cmdCancel:
-			topic = string(data)
-		default:
-			return nil
-		}
-	case len(m.frames) == 1 && len(m.frames[0]) > 0 && m.frames[0][0] <= 1:
-		topic, on = string(m.frames[0][1:]), m.frames[0][0] == 1
-	default:
-		return nil
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if on {
-		p.topics[topic] = struct{}{}
-		set := h.exact[topic]
-		if set == nil {
-			set = make(map[*Peer]struct{})
-			h.exact[topic] = set
-		}
-		set[p] = struct{}{}
-	} else {
-		delete(p.topics, topic)
-		h.dropExactLocked(topic, p)
-	}
-	h.notifyLocked()
-	return nil
 }
 
 func (h *Hub) handleRequest(p *Peer, m message) error {
@@ -392,75 +400,6 @@ func (h *Hub) handleRequest(p *Peer, m message) error {
 		reply = append([][]byte{{}}, reply...)
 	}
 	return p.enqueue(encodeMessage(reply))
-}
-
-// Publish queues a message whose first frame is topic to every subscriber
-// with a subscription that is a prefix of topic (ZeroMQ's rule; the empty
-// subscription matches everything). It never blocks on a peer.
-func (h *Hub) Publish(topic []byte, body ...[]byte) Delivery {
-	buf := encodeMessage(append([][]byte{topic}, body...))
-	var d Delivery
-	ts := string(topic)
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for p := range h.subs {
-		if !p.matchesLocked(ts) {
-			continue
-		}
-		h.count(&d, p.enqueue(buf))
-	}
-	return d
-}
-
-// SendTo queues a message whose first frame is topic to the subscribers
-// that subscribed to exactly topic, found by one map lookup: a minion that
-// subscribes to its own topic can be reached in O(1) whatever the fleet size.
-func (h *Hub) SendTo(topic string, body ...[]byte) Delivery {
-	buf := encodeMessage(append([][]byte{[]byte(topic)}, body...))
-	var d Delivery
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for p := range h.exact[topic] {
-		h.count(&d, p.enqueue(buf))
-	}
-	return d
-}
-
-func (h *Hub) count(d *Delivery, err error) {
-	if err != nil {
-		d.Dropped++
-		return
-	}
-	d.Queued++
-	h.stats.published.Add(1)
-}
-
-func (p *Peer) matchesLocked(topic string) bool {
-	for t := range p.topics {
-		if strings.HasPrefix(topic, t) {
-			return true
-		}
-	}
-	return false
-}
-
-// WaitSubscribed blocks until at least n connections subscribe to exactly
-// topic, or ctx is done. Tests, benchmarks and `make demo` use it instead of
-// sleeping.
-func (h *Hub) WaitSubscribed(ctx context.Context, topic string, n int) error {
-	for {
-		h.mu.RLock()
-		have, ch := len(h.exact[topic]), h.changed
-		h.mu.RUnlock()
-		if have >= n {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("transport: %d of %d subscribers on %q: %w", have, n, topic, ctx.Err())
-		}
-	}
 }
 
 // Stats returns a snapshot of the hub's counters.

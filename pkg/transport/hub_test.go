@@ -303,3 +303,60 @@ func TestPeerTag(t *testing.T) {
 		t.Fatalf("tags seen = %v, want [nil auth]", seen)
 	}
 }
+
+func TestOnSubscriptionTracksConnectedMinions(t *testing.T) {
+	ctx := deadline(t, 10*time.Second)
+	type event struct {
+		topic string
+		on    bool
+	}
+	events := make(chan event, 16)
+	h := startHub(t, HubConfig{OnSubscription: func(_ *Peer, topic string, on bool) {
+		events <- event{topic, on}
+	}})
+	subCtx, stopSub := context.WithCancel(ctx)
+	runSubscriber(t, subCtx, h, "minion/a", "minion/a") // a duplicate is one event
+	next := func() event {
+		t.Helper()
+		select {
+		case e := <-events:
+			return e
+		case <-ctx.Done():
+			t.Fatal("no subscription event")
+		}
+		return event{}
+	}
+	if e := next(); e != (event{"minion/a", true}) {
+		t.Fatalf("got %+v, want subscribe", e)
+	}
+	if n := h.SubscriberCount("minion/a"); n != 1 {
+		t.Fatalf("SubscriberCount = %d, want 1", n)
+	}
+	stopSub()
+	if e := next(); e != (event{"minion/a", false}) {
+		t.Fatalf("got %+v, want unsubscribe on disconnect", e)
+	}
+	if n := h.SubscriberCount("minion/a"); n != 0 {
+		t.Fatalf("SubscriberCount = %d after disconnect", n)
+	}
+}
+
+func TestShutdownDeliversQueuedMessages(t *testing.T) {
+	ctx := deadline(t, 20*time.Second)
+	h := startHub(t, HubConfig{})
+	_, in := runSubscriber(t, ctx, h, "")
+	if err := h.WaitSubscribed(ctx, "", 1); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("z"), 8<<20) // more than socket buffers take at once
+	h.Publish([]byte("a"), big)
+	h.Publish([]byte("last"))
+	h.Shutdown(ctx)
+	msgs, err := in.waitFor(ctx, "last")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || len(msgs[0][1]) != len(big) {
+		t.Fatalf("got %d messages", len(msgs))
+	}
+}

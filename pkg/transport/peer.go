@@ -47,6 +47,9 @@ type Peer struct {
 	topics map[string]struct{}
 
 	tag atomic.Pointer[any]
+
+	// unsent counts messages queued and not yet written, for Shutdown.
+	unsent atomic.Int64
 }
 
 // ID is unique per connection for the life of the hub.
@@ -92,12 +95,16 @@ func (p *Peer) enqueue(b []byte) error {
 		return ErrPeerClosed
 	default:
 	}
+	// Counted before the send, so the writer never subtracts first.
+	p.unsent.Add(1)
 	select {
 	case p.queue <- b:
 		return nil
 	case <-p.done:
+		p.unsent.Add(-1)
 		return ErrPeerClosed
 	default:
+		p.unsent.Add(-1)
 		p.hub.stats.slow.Add(1)
 		p.closeWith(ErrSlowPeer)
 		return ErrSlowPeer
@@ -151,6 +158,7 @@ func (p *Peer) writeLoop(timeout time.Duration) {
 				p.closeWith(fmt.Errorf("%w: to %s: %w", errWrite, p.remote, err))
 				return
 			}
+			p.unsent.Add(-int64(len(bufs)))
 			clear(bufs) // drop references to sent buffers
 		}
 	}
