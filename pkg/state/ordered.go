@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -266,6 +267,14 @@ func fromNode(n *yaml.Node) (any, error) {
 			}
 			return b, nil
 		case "!!int":
+			// "0644" stays 644 (not octal 420): Salt users write file
+			// modes that way and expect the digits they wrote.
+			if len(n.Value) > 1 && n.Value[0] == '0' && strings.Trim(n.Value, "0123456789") == "" {
+				i, err := strconv.ParseInt(n.Value, 10, 64)
+				if err == nil {
+					return i, nil
+				}
+			}
 			var i int64
 			if err := n.Decode(&i); err != nil {
 				return n.Value, nil

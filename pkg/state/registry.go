@@ -121,8 +121,16 @@ type Call struct {
 	Args    *Args
 	// SFun is the function a mod_watch fires for ("running").
 	SFun string
+	// Requires are the states this one requires (file.directory's clean
+	// keeps the files they manage).
+	Requires []StateRef
 	Log  *slog.Logger
 	e    *Engine
+}
+
+// StateRef names a state in the run.
+type StateRef struct {
+	Module, ID, Name string
 }
 
 // Deps returns the run's collaborators (renderer, file client, ...).

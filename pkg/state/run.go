@@ -236,6 +236,11 @@ func (r *runner) call(c *Chunk, test bool, sfun string) (ret Ret) {
 		return Ret{Result: False, Comment: err.Error()}
 	}
 	call := &Call{Name: c.Name, ID: c.ID, SLS: c.SLS, Saltenv: c.Env, Test: test, Args: args, Log: r.e.log, e: r.e}
+	for _, d := range c.deps {
+		if d.kind == "require" {
+			call.Requires = append(call.Requires, StateRef{Module: d.c.Module, ID: d.c.ID, Name: d.c.Name})
+		}
+	}
 	if skip, ok := r.e.checkConditions(r.ctx, c, call); ok {
 		return skip
 	}
