@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-zeromq/zmq4"
 )
 
 func newTestReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
@@ -152,5 +155,93 @@ func TestRequesterOnConnectRunsPerSession(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("OnConnect never completed a request")
+	}
+}
+
+func TestClientsRotateThroughAddresses(t *testing.T) {
+	ctx := deadline(t, 10*time.Second)
+	h := startHub(t, HubConfig{})
+	// A port nobody listens on: take one, then free it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	r, err := NewRequester(RequesterConfig{ClientConfig: ClientConfig{
+		Addrs:   []string{dead, h.RequestAddr().String()},
+		Backoff: Backoff{Min: 10 * time.Millisecond},
+		Logger:  testLogger(t),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = r.Run(runCtx) }()
+	if reply, err := r.Request(ctx, []byte("x")); err != nil || string(reply[1]) != "x" {
+		t.Fatalf("reply %q, err %v", reply, err)
+	}
+}
+
+func TestClientConfigValidation(t *testing.T) {
+	cases := []struct {
+		name  string
+		addrs []string
+	}{
+		{"no address", nil},
+		{"no port", []string{"master"}},
+		{"one bad of two", []string{"master:4506", "x"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewRequester(RequesterConfig{ClientConfig: ClientConfig{Addrs: tc.addrs}}); err == nil {
+				t.Error("NewRequester accepted", tc.addrs)
+			}
+			if _, err := NewSubscriber(SubscriberConfig{ClientConfig: ClientConfig{Addrs: tc.addrs}}, func([][]byte) {}); err == nil {
+				t.Error("NewSubscriber accepted", tc.addrs)
+			}
+		})
+	}
+}
+
+func TestSubscriberIdleTimeoutReconnects(t *testing.T) {
+	ctx := deadline(t, 10*time.Second)
+	// A publisher that handshakes and then says nothing, like a master
+	// behind a half-open connection.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if _, err := handshake(nc, zmq4.Pub, "", true, 5*time.Second); err == nil {
+				accepted <- nc
+			}
+		}
+	}()
+	s, err := NewSubscriber(SubscriberConfig{
+		ClientConfig: ClientConfig{Addrs: []string{ln.Addr().String()}, Backoff: Backoff{Min: 10 * time.Millisecond}},
+		IdleTimeout:  100 * time.Millisecond,
+	}, func([][]byte) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = s.Run(runCtx) }()
+	for i := range 2 {
+		select {
+		case nc := <-accepted:
+			defer nc.Close()
+		case <-ctx.Done():
+			t.Fatalf("connection %d never came: idle subscriber did not reconnect", i+1)
+		}
 	}
 }
