@@ -124,8 +124,8 @@ type Call struct {
 	// Requires are the states this one requires (file.directory's clean
 	// keeps the files they manage).
 	Requires []StateRef
-	Log  *slog.Logger
-	e    *Engine
+	Log      *slog.Logger
+	e        *Engine
 }
 
 // StateRef names a state in the run.
