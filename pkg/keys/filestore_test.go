@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/brine-project/brine/pkg/crypto"
 )
@@ -303,4 +305,29 @@ func TestEventTag(t *testing.T) {
 	if tag := (Event{ID: "m", From: Accepted}).Tag(); tag != "key/delete" {
 		t.Error(tag)
 	}
+}
+
+// TestWatch: Watch reports another process's change without any call into
+// the store.
+func TestWatch(t *testing.T) {
+	dir := t.TempDir()
+	events := make(chan Event, 4)
+	master, err := NewFileStore(dir, Options{OnEvent: func(e Event) { events <- e }})
+	mustOK(t, err)
+	ctl, err := NewFileStore(dir, Options{})
+	mustOK(t, err)
+	mustDecide(t, ctl, "m", newPub(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { master.Watch(ctx, 10*time.Millisecond); close(done) }()
+	select {
+	case e := <-events:
+		if e != (Event{ID: "m", To: Pending}) {
+			t.Fatalf("event %+v", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event from Watch")
+	}
+	cancel()
+	<-done
 }

@@ -20,6 +20,7 @@ package proto
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Version is the only wire version this package speaks.
@@ -85,8 +86,21 @@ type Message interface {
 	fields(c *codec)
 }
 
+// scratch recycles encoding buffers, so Encode allocates its result once
+// instead of growing it field by field.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
 // Encode returns m's wire encoding.
-func Encode(m Message) []byte { return AppendEncode(nil, m) }
+func Encode(m Message) []byte {
+	bp := scratch.Get().(*[]byte)
+	b := AppendEncode((*bp)[:0], m)
+	out := append([]byte(nil), b...)
+	if cap(b) <= 1<<20 { // do not pin huge buffers
+		*bp = b
+		scratch.Put(bp)
+	}
+	return out
+}
 
 // AppendEncode appends m's wire encoding to dst.
 func AppendEncode(dst []byte, m Message) []byte {
