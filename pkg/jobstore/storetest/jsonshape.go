@@ -3,12 +3,23 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/brine-project/brine/pkg/jobstore"
 )
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// jsonEqual compares JSON documents by value: stores may normalize
+// spacing and key order (PostgreSQL's jsonb does).
+func jsonEqual(a, b []byte) bool {
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
 
 // testJSONShape checks the JSON the API serves for a stored job: keys named
 // as documented, durations in float seconds, returns raw JSON.

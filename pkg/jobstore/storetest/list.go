@@ -141,7 +141,7 @@ func testEvents(t *testing.T, s jobstore.Store) {
 		t.Fatalf("listed %d events, want %d", len(all), len(tags))
 	}
 	for i, e := range all {
-		if e.Tag != tags[i] || string(e.Data) != string(evs[i].Data) || !e.Time.Equal(evs[i].Time) || e.Master != "m1" {
+		if e.Tag != tags[i] || !jsonEqual(e.Data, evs[i].Data) || !e.Time.Equal(evs[i].Time) || e.Master != "m1" {
 			t.Errorf("event %d = %+v (%s)", i, e, e.Data)
 		}
 		if i > 0 && e.ID <= all[i-1].ID {
