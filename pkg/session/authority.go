@@ -61,7 +61,7 @@ type nonceSeen struct {
 // maxNonces bounds the hello nonces remembered per minion.
 const maxNonces = 32
 
-// NewAuthority returns an Authority with a fresh session key (generation 1).
+// NewAuthority returns an Authority with a fresh session key.
 func NewAuthority(cfg AuthorityConfig) (*Authority, error) {
 	if cfg.Keys == nil || cfg.Store == nil {
 		return nil, errors.New("session: authority needs Keys and Store")
@@ -79,10 +79,14 @@ func NewAuthority(cfg AuthorityConfig) (*Authority, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Generations start from the clock, so that a restarted master never
+	// reuses a generation number a minion still holds with another key.
+	start := uint64(cfg.Now().UnixNano())
 	return &Authority{
 		cfg: cfg, log: log,
-		sessionKey: crypto.NewSymmetricKey(), sessionGen: 1,
-		minions: make(map[string]*minionState),
+		sessionKey: crypto.NewSymmetricKey(), sessionGen: start,
+		nextReqKey: start,
+		minions:    make(map[string]*minionState),
 	}, nil
 }
 

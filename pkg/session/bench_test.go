@@ -59,3 +59,25 @@ func BenchmarkRequestRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHandleAuth: one accepted minion's re-auth as the master sees it
+// (verify, key store lookup on disk, two boxes, sign) plus the minion's
+// handling of the reply.
+func BenchmarkHandleAuth(b *testing.B) {
+	r := newRig(b)
+	c := r.client("m", nil)
+	r.accepted(c)
+	for b.Loop() {
+		hello, err := c.Hello()
+		if err != nil {
+			b.Fatal(err)
+		}
+		reply, _, err := r.auth.HandleAuth(hello)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st, err := c.HandleAuthReply(reply); err != nil || st != proto.StatusAccepted {
+			b.Fatal(st, err)
+		}
+	}
+}

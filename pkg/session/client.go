@@ -62,6 +62,7 @@ type Client struct {
 	reqSeq      uint64
 	seen        *idCache
 	lastNotice  int64
+	publishPort int
 	stats       Stats
 }
 
@@ -127,6 +128,14 @@ func (c *Client) SessionKeyID() uint64 {
 	return c.sessionKeys[0].id
 }
 
+// PublishPort returns the publish port the master announced in its last
+// accepting reply (0 before).
+func (c *Client) PublishPort() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.publishPort
+}
+
 // Stats returns the publish counters.
 func (c *Client) Stats() Stats {
 	c.mu.Lock()
@@ -188,10 +197,16 @@ func (c *Client) HandleAuthReply(data []byte) (Status, error) {
 	if err != nil || len(rk) != 32 {
 		return 0, fmt.Errorf("%w: request key", ErrUndecryptable)
 	}
-	if c.sessionKeys[0].id != r.SessionKeyID {
-		c.sessionKeys[1] = c.sessionKeys[0]
-		c.sessionKeys[0] = genKey{r.SessionKeyID, (*[32]byte)(sk)}
+	newSK := genKey{r.SessionKeyID, (*[32]byte)(sk)}
+	switch {
+	case c.sessionKeys[0].key == nil || c.sessionKeys[0].id != r.SessionKeyID:
+		// Keep the previous generation for publishes still in flight.
+		c.sessionKeys[1], c.sessionKeys[0] = c.sessionKeys[0], newSK
+	case *c.sessionKeys[0].key != *newSK.key:
+		// Same generation, other key: a different master process.
+		c.sessionKeys = [2]genKey{newSK}
 	}
+	c.publishPort = int(r.PublishPort)
 	c.prevReqKey = c.reqKey
 	c.reqKey = genKey{r.RequestKeyID, (*[32]byte)(rk)}
 	c.reqSeq = 0

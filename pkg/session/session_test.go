@@ -155,6 +155,43 @@ func TestHandshake(t *testing.T) {
 	if s := c.Stats(); s.Opened != 1 || s != (Stats{Opened: 1}) {
 		t.Fatalf("stats %+v", s)
 	}
+	if c.PublishPort() != 4505 {
+		t.Fatalf("publish port %d", c.PublishPort())
+	}
+}
+
+// TestMasterRestart: a new master process (same keys and store, new session
+// key) is accepted by a minion that re-authenticates, and only its new
+// publishes open.
+func TestMasterRestart(t *testing.T) {
+	r := newRig(t)
+	c := r.client("m", nil)
+	r.accepted(c)
+	r.clock.Add(time.Second)
+	restarted, err := NewAuthority(AuthorityConfig{Keys: r.master, Store: r.store, Now: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The minion's request key died with the old process.
+	req, _, _ := c.SealRequest("return", nil)
+	if _, _, err := restarted.OpenRequest(req); !errors.Is(err, ErrUnknownMinion) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, needed, err := c.HandleReAuth(restarted.Notice("unknown request key")); err != nil || !needed {
+		t.Fatalf("notice: %v, %v", needed, err)
+	}
+	r.auth = restarted
+	if st, err := r.authOnce(c); err != nil || st != proto.StatusAccepted {
+		t.Fatalf("re-auth: %v, %v", st, err)
+	}
+	p, _ := restarted.SealPublish("job", []byte("new"))
+	if _, body, err := c.OpenPublish(p); err != nil || string(body) != "new" {
+		t.Fatalf("publish of the restarted master: %v", err)
+	}
+	req, _, _ = c.SealRequest("return", nil)
+	if _, _, err := restarted.OpenRequest(req); err != nil {
+		t.Fatalf("request to the restarted master: %v", err)
+	}
 }
 
 // TestRevokedMinionLosesAccess: after its key is rejected or deleted and the
