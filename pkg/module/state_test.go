@@ -15,11 +15,11 @@ import (
 // file root.
 type stateRuntime struct{ deps state.Deps }
 
-func (stateRuntime) Running() []JobInfo                                     { return nil }
-func (stateRuntime) Kill(string) error                                      { return nil }
+func (stateRuntime) Running() []JobInfo                                    { return nil }
+func (stateRuntime) Kill(string) error                                     { return nil }
 func (stateRuntime) RefreshGrains(context.Context) (map[string]any, error) { return nil, nil }
 func (stateRuntime) RefreshPillar(context.Context) (map[string]any, error) { return nil, nil }
-func (r stateRuntime) StateDeps() state.Deps                                { return r.deps }
+func (r stateRuntime) StateDeps() state.Deps                               { return r.deps }
 
 func stateEnv(t *testing.T, files map[string]string) *Env {
 	t.Helper()
