@@ -60,16 +60,18 @@ type PublicKeys struct {
 	Box  [32]byte          // X25519
 }
 
-// Bytes returns Sign followed by Box (64 bytes), the form fingerprints cover.
+// Bytes returns Sign followed by Box (64 bytes).
 func (p PublicKeys) Bytes() []byte {
 	b := make([]byte, 0, PublicSize)
 	b = append(b, p.Sign...)
 	return append(b, p.Box[:]...)
 }
 
-// Fingerprint is the SHA-256 fingerprint of both public keys, which is what
-// operators compare (`brinectl key finger`, master_finger).
-func (p PublicKeys) Fingerprint() string { return Fingerprint(p.Bytes()) }
+// Fingerprint is the SHA-256 fingerprint of the Ed25519 key, which is what
+// operators compare (`brinectl key finger`, master_finger). It identifies
+// both keys: the box key always travels in a message signed by the
+// signing key.
+func (p PublicKeys) Fingerprint() string { return Fingerprint(p.Sign) }
 
 // Equal reports whether both keys are identical.
 func (p PublicKeys) Equal(o PublicKeys) bool {

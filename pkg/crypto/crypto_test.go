@@ -134,6 +134,10 @@ func TestFingerprint(t *testing.T) {
 	if FingerprintsEqual(fp, Fingerprint([]byte("abd"))) {
 		t.Error("different fingerprints compared equal")
 	}
+	kp, _ := Generate()
+	if kp.Public.Fingerprint() != Fingerprint(kp.Public.Sign) {
+		t.Error("a key pair's fingerprint is that of its signing key")
+	}
 }
 
 func TestSealOpen(t *testing.T) {
