@@ -39,6 +39,11 @@ type Authority struct {
 	sessionGen uint64
 	nextReqKey uint64
 	minions    map[string]*minionState
+	// epoch counts rotations. An auth grants keys only if no rotation
+	// started since its key store decision, otherwise it decides again:
+	// a key revoked during an auth cannot keep what that auth grants, and
+	// no lock is held across key store calls.
+	epoch uint64
 }
 
 // minionState is what the master holds for one authenticated minion.
@@ -123,10 +128,6 @@ func (a *Authority) HandleAuth(req []byte) (reply []byte, minionID string, err e
 	if !a.rememberNonce(m.MinionID, m.Nonce, m.Timestamp, now) {
 		return nil, m.MinionID, fmt.Errorf("%w: auth request from %s", ErrReplay, m.MinionID)
 	}
-	state, err := a.cfg.Store.Decide(m.MinionID, m.Keys)
-	if err != nil {
-		return nil, m.MinionID, fmt.Errorf("session: %w", err)
-	}
 	r := &proto.AuthReply{
 		MinionID:    m.MinionID,
 		Master:      a.cfg.Keys.Public,
@@ -134,12 +135,28 @@ func (a *Authority) HandleAuth(req []byte) (reply []byte, minionID string, err e
 		Nonce:       m.Nonce,
 		Timestamp:   now.UnixNano(),
 	}
+	var state keys.State
+	for {
+		a.mu.Lock()
+		epoch := a.epoch
+		a.mu.Unlock()
+		if state, err = a.cfg.Store.Decide(m.MinionID, m.Keys); err != nil {
+			return nil, m.MinionID, fmt.Errorf("session: %w", err)
+		}
+		if state != keys.Accepted {
+			break
+		}
+		granted, err := a.grant(r, m, epoch)
+		if err != nil {
+			return nil, m.MinionID, err
+		}
+		if granted {
+			break
+		}
+	}
 	switch state {
 	case keys.Accepted:
 		r.Status = proto.StatusAccepted
-		if err := a.grant(r, m); err != nil {
-			return nil, m.MinionID, err
-		}
 	case keys.Pending:
 		r.Status, r.Reason = proto.StatusPending, "key is pending acceptance"
 		a.forget(m.MinionID)
@@ -156,10 +173,15 @@ func (a *Authority) HandleAuth(req []byte) (reply []byte, minionID string, err e
 	return proto.Encode(r), m.MinionID, nil
 }
 
-// grant seals the current session key and a new request key to the minion.
-func (a *Authority) grant(r *proto.AuthReply, m *proto.AuthRequest) error {
+// grant seals the current session key and a new request key to the
+// minion, unless a rotation started after epoch (then it reports false).
+func (a *Authority) grant(r *proto.AuthReply, m *proto.AuthRequest, epoch uint64) (bool, error) {
 	reqKey := crypto.NewSymmetricKey()
 	a.mu.Lock()
+	if a.epoch != epoch {
+		a.mu.Unlock()
+		return false, nil
+	}
 	sk, gen := a.sessionKey, a.sessionGen
 	a.nextReqKey++
 	rk := &requestKey{id: a.nextReqKey, key: reqKey}
@@ -169,15 +191,15 @@ func (a *Authority) grant(r *proto.AuthReply, m *proto.AuthRequest) error {
 
 	sealedSK, err := a.cfg.Keys.SealTo(&m.Keys.Box, sk[:])
 	if err != nil {
-		return err
+		return false, err
 	}
 	sealedRK, err := a.cfg.Keys.SealTo(&m.Keys.Box, reqKey[:])
 	if err != nil {
-		return err
+		return false, err
 	}
 	r.SessionKeyID, r.SealedSessionKey = gen, sealedSK
 	r.RequestKeyID, r.SealedRequestKey = rk.id, sealedRK
-	return nil
+	return true, nil
 }
 
 func (a *Authority) minionLocked(id string) *minionState {
@@ -267,9 +289,12 @@ func (a *Authority) SealPublishID(msgID, kind string, body []byte) ([]byte, erro
 
 // Rotate makes a new session key, drops the request keys of minions whose
 // key is no longer accepted, and returns a signed re-auth notice to publish.
-// Call it when a key is rejected or deleted, and on an interval.
+// Call it after a key is rejected or deleted, and on an interval. It holds
+// no lock while it reads the key store, so it may be called from a key
+// store event callback.
 func (a *Authority) Rotate(reason string) []byte {
 	a.mu.Lock()
+	a.epoch++
 	a.sessionKey = crypto.NewSymmetricKey()
 	a.sessionGen++
 	gen := a.sessionGen

@@ -291,3 +291,44 @@ func TestRotationWithoutReauth(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// racyStore revokes a key right after deciding it is accepted, as an
+// operator's `brinectl key reject` racing with the minion's auth would.
+type racyStore struct {
+	keys.Store
+	onAccepted func(id string)
+}
+
+func (s *racyStore) Decide(id string, pub crypto.PublicKeys) (keys.State, error) {
+	st, err := s.Store.Decide(id, pub)
+	if st == keys.Accepted && s.onAccepted != nil {
+		f := s.onAccepted
+		s.onAccepted = nil
+		f(id)
+	}
+	return st, err
+}
+
+func TestRevokedDuringAuth(t *testing.T) {
+	r := newRig(t)
+	c := r.client("m", nil)
+	r.accepted(c)
+	racy := &racyStore{Store: r.store}
+	auth, err := NewAuthority(AuthorityConfig{Keys: r.master, Store: racy, Now: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	racy.onAccepted = func(id string) {
+		if err := r.store.Reject(id); err != nil {
+			t.Error(err)
+		}
+		auth.Rotate("rejected")
+	}
+	r.auth = auth
+	if st, err := r.authOnce(c); err != nil || st != proto.StatusRejected {
+		t.Fatalf("auth racing a reject: %v, %v", st, err)
+	}
+	if auth.Authenticated("m") {
+		t.Fatal("a key rejected during its auth kept a request key")
+	}
+}
