@@ -309,11 +309,11 @@ func (h *Hub) serve(nc net.Conn, port string) {
 	} else {
 		rerr = p.readLoop(h.cfg.Limits, func(m message) error { return h.handleSubscription(p, m) })
 	}
+	if errors.Is(rerr, ErrProtocol) {
+		h.stats.protocolErrors.Add(1) // before the close the peer can observe
+	}
 	p.closeWith(rerr)
 	h.unregister(p)
-	if errors.Is(rerr, ErrProtocol) {
-		h.stats.protocolErrors.Add(1)
-	}
 	// A peer cut off for being slow is worth an operator's attention;
 	// ordinary disconnects are not.
 	lvl := slog.LevelDebug

@@ -55,7 +55,7 @@ func NewRequester(cfg RequesterConfig) (*Requester, error) {
 }
 
 // Run keeps the connection alive until ctx is done, then returns ctx's
-// error.
+// error. Call it once per Requester.
 func (r *Requester) Run(ctx context.Context) error {
 	return redial(ctx, &r.cfg.ClientConfig, zmq4.Dealer, func(nc net.Conn, addr string) error {
 		return r.session(ctx, nc, addr)

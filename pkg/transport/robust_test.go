@@ -118,7 +118,7 @@ func TestStalledSubscriberIsCutOffWithoutDelayingOthers(t *testing.T) {
 	}{
 		// A burst that fits the queues: the stalled peer's writer blocks
 		// once kernel buffers are full and its write deadline cuts it.
-		{"write deadline", HubConfig{QueueSize: 128, WriteTimeout: 300 * time.Millisecond}, 64, false,
+		{"write deadline", HubConfig{QueueSize: 128, WriteTimeout: 2 * time.Second}, 64, false,
 			func(s HubStats) bool { return s.WriteErrors == 1 && s.SlowDisconnects == 0 }},
 		// Paced messages with a long deadline: the stalled peer's queue
 		// fills first and it is cut on enqueue.

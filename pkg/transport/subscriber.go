@@ -54,7 +54,7 @@ func NewSubscriber(cfg SubscriberConfig, handle func(frames [][]byte)) (*Subscri
 }
 
 // Run keeps a subscription alive until ctx is done, then returns ctx's
-// error.
+// error. Call it once per Subscriber.
 func (s *Subscriber) Run(ctx context.Context) error {
 	return redial(ctx, &s.cfg.ClientConfig, zmq4.Sub, s.session)
 }
