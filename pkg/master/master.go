@@ -1,0 +1,266 @@
+// Package master wires the master daemon: the transport hub and the auth
+// authority, the key store, the job store and its batching writer, the event
+// bus, job tracking and the HTTP API. Its promise: a job completes the moment
+// every expected minion has answered, or at its timeout with the missing
+// minions recorded; a return acknowledged to a minion is durable.
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/brine-project/brine/pkg/api"
+	"github.com/brine-project/brine/pkg/crypto"
+	"github.com/brine-project/brine/pkg/events"
+	"github.com/brine-project/brine/pkg/jid"
+	"github.com/brine-project/brine/pkg/jobstore"
+	"github.com/brine-project/brine/pkg/keys"
+	"github.com/brine-project/brine/pkg/session"
+	"github.com/brine-project/brine/pkg/target"
+	"github.com/brine-project/brine/pkg/transport"
+)
+
+// Topics on the publish port: every minion subscribes to TopicAll and to its
+// own MinionTopic.
+const TopicAll = "all"
+
+// MinionTopic is the publish topic only minion id subscribes to.
+func MinionTopic(id string) string { return "m:" + id }
+
+// Master is one running master. Create it with New, then Run it.
+type Master struct {
+	cfg     Config
+	log     *slog.Logger
+	kp      *crypto.KeyPair
+	keys    *keys.FileStore
+	auth    *session.Authority
+	hub     *transport.Hub
+	store   jobstore.Store
+	writer  *jobstore.Writer
+	bus     *events.Bus
+	jids    *jid.Generator
+	matcher *target.Matcher
+	jobs    *tracker
+	cache   *minionCache
+	apiSrv  *http.Server
+	apiLn   net.Listener
+	rotate  chan string   // reasons for a session key rotation
+	quit    chan struct{} // closed when the master stops
+
+	stopOnce sync.Once
+}
+
+// New prepares a master from cfg (already defaulted and validated): it opens
+// keys and the job store but listens on nothing until Run.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Master, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("master: data_dir: %w", err)
+	}
+	m := &Master{cfg: cfg, log: log, bus: events.New(log), jids: jid.NewGenerator(cfg.ID),
+		matcher: &target.Matcher{Nodegroups: cfg.Nodegroups}, rotate: make(chan string, 16), quit: make(chan struct{})}
+	var err error
+	if m.kp, err = crypto.LoadOrCreate(cfg.PKIDir, "master"); err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	m.keys, err = keys.NewFileStore(cfg.PKIDir, keys.Options{AutoAccept: cfg.AutoAccept, OnEvent: m.onKeyEvent, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	if m.store, err = openStore(ctx, cfg, log); err != nil {
+		return nil, err
+	}
+	m.writer, err = jobstore.NewWriter(m.store, jobstore.WriterOptions{SpoolDir: filepath.Join(cfg.DataDir, "spool"), Logger: log})
+	if err != nil {
+		m.store.Close()
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	m.cache = newMinionCache(m)
+	m.jobs = newTracker(m)
+	m.hub, err = transport.NewHub(transport.HubConfig{
+		PublishAddr: cfg.PublishAddr, RequestAddr: cfg.RequestAddr,
+		Handler: transport.HandlerFunc(m.handleRequest), QueueSize: cfg.SendQueue,
+		WriteTimeout: cfg.WriteTimeout, Logger: log,
+	})
+	if err != nil {
+		m.closeStores()
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	return m, nil
+}
+
+// Run serves until ctx is done, then stops gracefully.
+func (m *Master) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := m.hub.Start(ctx); err != nil {
+		m.closeStores()
+		return fmt.Errorf("master: %w", err)
+	}
+	port := 0
+	if a, ok := m.hub.PublishAddr().(*net.TCPAddr); ok {
+		port = a.Port
+	}
+	var err error
+	m.auth, err = session.NewAuthority(session.AuthorityConfig{Keys: m.kp, Store: m.keys, PublishPort: port, Logger: m.log})
+	if err != nil {
+		m.hub.Stop()
+		m.closeStores()
+		return fmt.Errorf("master: %w", err)
+	}
+	if err := m.startAPI(); err != nil {
+		m.hub.Stop()
+		m.closeStores()
+		return err
+	}
+	if err := m.cache.load(ctx); err != nil {
+		m.log.Warn("minion cache not loaded", slog.Any("err", err))
+	}
+	m.jobs.recover(ctx)
+	go m.keys.Watch(ctx, time.Second)
+	go m.loop(ctx)
+	m.log.Info("master started", slog.String("id", m.cfg.ID),
+		slog.String("publish", m.hub.PublishAddr().String()), slog.String("request", m.hub.RequestAddr().String()),
+		slog.String("api", m.apiLn.Addr().String()), slog.String("finger", crypto.Fingerprint(m.kp.Public.Sign)))
+	<-ctx.Done()
+	m.stop()
+	return nil
+}
+
+// loop does the master's periodic work: session key rotation, heartbeats,
+// retention.
+func (m *Master) loop(ctx context.Context) {
+	heartbeat := time.NewTicker(5 * time.Second)
+	defer heartbeat.Stop()
+	var rotateC <-chan time.Time
+	if m.cfg.RotateInterval > 0 {
+		t := time.NewTicker(m.cfg.RotateInterval)
+		defer t.Stop()
+		rotateC = t.C
+	}
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	m.prune(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case reason := <-m.rotate:
+			notice := m.auth.Rotate(reason)
+			m.hub.Publish([]byte(TopicAll), notice)
+			m.log.Info("session key rotated", slog.String("reason", reason), slog.Uint64("generation", m.auth.SessionKeyID()))
+		case <-rotateC:
+			m.rotate <- "interval"
+		case <-heartbeat.C:
+			m.cache.heartbeat(ctx)
+		case <-prune.C:
+			m.prune(ctx)
+		}
+	}
+}
+
+func (m *Master) prune(ctx context.Context) {
+	if m.cfg.KeepJobs <= 0 {
+		return
+	}
+	if err := m.store.Prune(ctx, time.Now(), m.cfg.KeepJobs); err != nil {
+		m.log.Warn("prune failed", slog.Any("err", err))
+	}
+}
+
+func (m *Master) onKeyEvent(e keys.Event) {
+	if m.cache != nil {
+		m.cache.keyChanged(e)
+	}
+	m.bus.Publish(events.TagPrefix+e.Tag()+"/"+e.ID, map[string]any{"id": e.ID, "from": string(e.From), "to": string(e.To)})
+	// A key that stops being accepted must lose the session key at once.
+	if e.From == keys.Accepted && e.To != keys.Accepted {
+		select {
+		case m.rotate <- "key " + e.ID + " " + e.Tag():
+		default:
+		}
+	}
+}
+
+func (m *Master) startAPI() error {
+	token := ""
+	if len(m.cfg.APITokens) == 0 {
+		var err error
+		if token, err = api.EnsureAdminToken(m.cfg.DataDir); err != nil {
+			return fmt.Errorf("master: %w", err)
+		}
+	}
+	srv, err := api.New(api.Config{Backend: (*backend)(m), Tokens: m.cfg.APITokens, AdminToken: token, Logger: m.log, Bus: m.bus})
+	if err != nil {
+		return fmt.Errorf("master: %w", err)
+	}
+	ln, err := net.Listen("tcp", m.cfg.APIAddr)
+	if err != nil {
+		return fmt.Errorf("master: api_addr: %w", err)
+	}
+	m.apiLn = ln
+	m.apiSrv = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := m.apiSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("api server stopped", slog.Any("err", err))
+		}
+	}()
+	return nil
+}
+
+// APIAddr is the address the API listens on (tests bind port 0).
+func (m *Master) APIAddr() string { return m.apiLn.Addr().String() }
+
+// RequestAddr is the bound request port address.
+func (m *Master) RequestAddr() string { return m.hub.RequestAddr().String() }
+
+// PublishPort is the bound publish port.
+func (m *Master) PublishPort() string {
+	_, p, _ := net.SplitHostPort(m.hub.PublishAddr().String())
+	return p
+}
+
+// Keys is the master's key store.
+func (m *Master) Keys() keys.Store { return m.keys }
+
+// Hub is the master's transport (tests and benchmarks wait on it).
+func (m *Master) Hub() *transport.Hub { return m.hub }
+
+func (m *Master) stop() {
+	m.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if m.apiSrv != nil {
+			_ = m.apiSrv.Shutdown(ctx)
+		}
+		m.hub.Shutdown(ctx)
+		close(m.quit)
+		m.jobs.stop()
+		m.bus.Stop()
+		m.closeStores()
+		m.log.Info("master stopped")
+	})
+}
+
+func (m *Master) closeStores() {
+	if m.writer != nil {
+		if err := m.writer.Close(); err != nil {
+			m.log.Error("job writer closed with loss", slog.Any("err", err))
+		}
+	}
+	if m.store != nil {
+		m.store.Close()
+	}
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+func (m *Master) jobsDone() <-chan struct{} { return m.quit }
