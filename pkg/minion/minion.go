@@ -45,15 +45,15 @@ type Minion struct {
 	spool   *spool
 	matcher target.Matcher
 
-	mu       sync.RWMutex // guards grains, pillar, authed, subCancel, subAddr
-	grains   map[string]any
-	pillar   map[string]any
-	authed   chan struct{} // closed while authenticated; replaced on loss
-	subAddr  string
-	subCanc  context.CancelFunc
-	reauth   chan time.Duration // ask the auth loop to hello again after a delay
-	kick     chan struct{}      // returns are waiting in the spool
-	life     context.Context    // the daemon's lifetime: jobs run under it
+	mu      sync.RWMutex // guards grains, pillar, authed, subCancel, subAddr
+	grains  map[string]any
+	pillar  map[string]any
+	authed  chan struct{} // closed while authenticated; replaced on loss
+	subAddr string
+	subCanc context.CancelFunc
+	reauth  chan time.Duration // ask the auth loop to hello again after a delay
+	kick    chan struct{}      // returns are waiting in the spool
+	life    context.Context    // the daemon's lifetime: jobs run under it
 }
 
 // New prepares a minion; it connects to nothing until Run.
