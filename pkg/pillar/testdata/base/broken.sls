@@ -1,0 +1,2 @@
+fine: 1
+bad: {{ salt['cmd.run']('x') }}

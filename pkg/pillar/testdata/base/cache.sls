@@ -1,0 +1,2 @@
+cache:
+  size: 64m

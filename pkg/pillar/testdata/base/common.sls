@@ -1,0 +1,5 @@
+common:
+  ntp: pool.ntp.org
+  admins: [alice]
+web:
+  port: 80

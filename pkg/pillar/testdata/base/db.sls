@@ -1,0 +1,2 @@
+db:
+  engine: postgresql

@@ -1,0 +1,4 @@
+pkg:
+  manager: apt
+common:
+  admins: [debian-admin]

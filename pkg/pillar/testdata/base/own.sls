@@ -1,0 +1,2 @@
+own:
+  minion: {{ grains.id }}

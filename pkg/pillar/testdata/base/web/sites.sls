@@ -1,0 +1,6 @@
+web:
+  sites:
+    - name: www.example.com
+      enabled: true
+    - name: old.example.com
+      enabled: false
