@@ -19,7 +19,9 @@ type instantBackend struct {
 	ids []string
 }
 
-func (b *instantBackend) Resolve(context.Context, string, string) ([]string, error) { return b.ids, nil }
+func (b *instantBackend) Resolve(context.Context, string, string) ([]string, error) {
+	return b.ids, nil
+}
 
 func (b *instantBackend) MatchMinion(context.Context, string, string) (bool, error) { return true, nil }
 

@@ -24,6 +24,9 @@ type fakeBackend struct {
 	storeDown bool
 	degraded  bool
 
+	allowed    []string // AuthorizedMinions seen by the last Submit
+	restricted bool
+
 	submitted   chan string // receives each submitted JID
 	waitReturns chan error  // receives what each Wait call returned
 }
@@ -86,6 +89,7 @@ func (f *fakeBackend) Submit(ctx context.Context, req types.JobRequest, user str
 		return nil, fmt.Errorf("fake: %q: %w", req.Tgt, ErrNoMatch)
 	}
 	f.mu.Lock()
+	f.allowed, f.restricted = AuthorizedMinions(ctx)
 	f.seq++
 	j := &types.JobDetail{JID: fmt.Sprintf("2026010100000000000%d_abc", f.seq), Fun: req.Fun, Arg: req.Arg, Kwarg: req.Kwarg,
 		Tgt: req.Tgt, TgtType: req.TgtType, User: user, Created: time.Now().UTC(), Timeout: req.Timeout,

@@ -23,8 +23,12 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request, p *principal) e
 		return err
 	}
 	ctx := r.Context()
-	if err := s.authorizeJob(ctx, p, req); err != nil {
+	allowed, err := s.authorizeJob(ctx, p, req)
+	if err != nil {
 		return err
+	}
+	if allowed != nil {
+		ctx = context.WithValue(ctx, allowedKey{}, allowed)
 	}
 	job, err := s.cfg.Backend.Submit(ctx, req, p.name)
 	if err != nil {
@@ -38,6 +42,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request, p *principal) e
 		writeJSON(w, http.StatusAccepted, fillJob(job))
 		return nil
 	}
+	noWriteDeadline(w)
 	done, err := s.cfg.Backend.Wait(ctx, job.JID)
 	if err != nil {
 		return err
@@ -46,12 +51,33 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request, p *principal) e
 	return nil
 }
 
+type allowedKey struct{}
+
+// AuthorizedMinions returns, inside Backend.Submit, the minions a restricted
+// (non-admin) token was authorized to run the job on; restricted is false
+// for admin tokens. The API resolves the target and checks every minion
+// before Submit; a backend that publishes the job to exactly these minions
+// (tgt_type list) and expects only them closes the gap in which the minion
+// cache changes between that check and the publish (a minion that starts
+// matching the target meanwhile would otherwise run the job unchecked).
+func AuthorizedMinions(ctx context.Context) (minions []string, restricted bool) {
+	m, ok := ctx.Value(allowedKey{}).([]string)
+	return m, ok
+}
+
+// noWriteDeadline lifts the server's WriteTimeout for a response that
+// legitimately takes long (a wait), where the client's own context is the
+// bound. Servers without deadlines ignore it.
+func noWriteDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+}
+
 // authorizeJob refuses a job unless every minion the target resolves to is
-// covered by one permission of the token that allows the function. Admin
-// tokens may run anything.
-func (s *Server) authorizeJob(ctx context.Context, p *principal, req types.JobRequest) error {
+// covered by one permission of the token that allows the function, and
+// returns those minions. Admin tokens may run anything (nil, nil).
+func (s *Server) authorizeJob(ctx context.Context, p *principal, req types.JobRequest) ([]string, error) {
 	if p.admin {
-		return nil
+		return nil, nil
 	}
 	var perms []compiledPerm
 	for _, perm := range p.perms {
@@ -60,25 +86,25 @@ func (s *Server) authorizeJob(ctx context.Context, p *principal, req types.JobRe
 		}
 	}
 	if len(perms) == 0 {
-		return forbidden("token %q may not run function %q on any minion", p.name, req.Fun)
+		return nil, forbidden("token %q may not run function %q on any minion", p.name, req.Fun)
 	}
 	minions, err := s.cfg.Backend.Resolve(ctx, req.Tgt, req.TgtType)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(minions) == 0 {
-		return noMatch(req)
+		return nil, noMatch(req)
 	}
 	for _, m := range minions {
 		ok, err := s.covered(ctx, m, perms)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
-			return forbidden("token %q may not run function %q on minion %q (target %q matches it)", p.name, req.Fun, m, req.Tgt)
+			return nil, forbidden("token %q may not run function %q on minion %q (target %q matches it)", p.name, req.Fun, m, req.Tgt)
 		}
 	}
-	return nil
+	return minions, nil
 }
 
 // covered reports whether minion matches the target of one of perms.
@@ -169,6 +195,7 @@ func (s *Server) waitJob(w http.ResponseWriter, r *http.Request, p *principal) e
 			ctx, cancel = context.WithTimeout(ctx, time.Duration(secs*float64(time.Second)))
 			defer cancel()
 		}
+		noWriteDeadline(w)
 		done, err := s.cfg.Backend.Wait(ctx, jid)
 		switch {
 		case err == nil:

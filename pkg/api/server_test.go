@@ -159,6 +159,14 @@ func TestJobACL(t *testing.T) {
 			if j.User != wantUser {
 				t.Fatalf("user %q, want %q", j.User, wantUser)
 			}
+			// The backend learns which minions a restricted token was
+			// authorized for, so it can publish to exactly those.
+			e.fake.mu.Lock()
+			allowed, restricted := e.fake.allowed, e.fake.restricted
+			e.fake.mu.Unlock()
+			if restricted != (c.token == ciSecret) || (restricted && strings.Join(allowed, ",") != strings.Join(j.Expected, ",")) {
+				t.Fatalf("AuthorizedMinions = %v, %v; expected %v", allowed, restricted, j.Expected)
+			}
 		})
 	}
 }

@@ -53,12 +53,26 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ *principal) er
 	tick := time.NewTicker(s.cfg.Heartbeat)
 	defer tick.Stop()
 	var id, reported uint64
+	// dropNotice tells the client about events lost since the last notice;
+	// it goes before the next event, or with the next heartbeat when no
+	// event follows.
+	dropNotice := func(b *strings.Builder) {
+		if d := sub.Dropped(); d > reported {
+			id++
+			data, _ := json.Marshal(map[string]uint64{"dropped": d - reported})
+			reported = d
+			writeEvent(b, id, events.Event{Tag: DroppedTag, Data: data, Time: time.Now().UTC()})
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
-			if write(": heartbeat "+time.Now().UTC().Format(time.RFC3339)+"\n\n") != nil {
+			var b strings.Builder
+			dropNotice(&b)
+			b.WriteString(": heartbeat " + time.Now().UTC().Format(time.RFC3339) + "\n\n")
+			if write(b.String()) != nil {
 				return nil
 			}
 		case ev, ok := <-sub.C:
@@ -66,12 +80,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ *principal) er
 				return nil // bus stopped: the master is shutting down
 			}
 			var b strings.Builder
-			if d := sub.Dropped(); d > reported {
-				id++
-				data, _ := json.Marshal(map[string]uint64{"dropped": d - reported})
-				reported = d
-				writeEvent(&b, id, events.Event{Tag: DroppedTag, Data: data, Time: time.Now().UTC()})
-			}
+			dropNotice(&b)
 			id++
 			writeEvent(&b, id, ev)
 			if write(b.String()) != nil {
