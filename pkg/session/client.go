@@ -15,6 +15,9 @@ import (
 	"github.com/brine-project/brine/pkg/proto"
 )
 
+// maxJitter caps the re-auth delay a notice can ask for.
+const maxJitter = 10 * time.Minute
+
 // PinFile is the name of the pinned master key in a minion's pki dir.
 const PinFile = "minion_master.pub"
 
@@ -342,8 +345,8 @@ func (c *Client) HandleReAuth(data []byte) (wait time.Duration, needed bool, err
 	if c.sessionKeys[0].key != nil && c.sessionKeys[0].id == n.SessionKeyID && c.reqKey.key != nil {
 		return 0, false, nil
 	}
-	if n.Jitter > 0 {
-		wait = rand.N(n.Jitter)
+	if j := min(n.Jitter, maxJitter); j > 0 {
+		wait = rand.N(j)
 	}
 	return wait, true, nil
 }
