@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+
+	"github.com/brine-project/brine/pkg/state/pkgmgr"
 )
 
 // ErrNotFound is what a FileClient wraps when a salt:// path does not exist
@@ -69,6 +71,8 @@ type Deps struct {
 	Files    FileClient
 	Matcher  TopMatcher // nil: only glob targets against MinionID are matched
 	Caller   Caller     // nil: onlyif/unless with fun: fail clearly
+	// Packages is the package manager (nil: detected, apt/dpkg).
+	Packages pkgmgr.Manager
 	// CacheDir holds backups (file.managed backup: minion) and downloads.
 	CacheDir string
 }
