@@ -40,9 +40,15 @@ type HubConfig struct {
 	RequestAddr string
 	// Handler answers requests. Required.
 	Handler Handler
-	// QueueSize bounds each connection's send queue, in messages
-	// (default 1024). A peer whose queue fills is disconnected.
+	// QueueSize bounds each publish connection's send queue, in messages
+	// (default 256). A peer whose queue fills is disconnected. The queue
+	// holds references to shared broadcast buffers, so it costs 24 bytes
+	// a slot per peer until used.
 	QueueSize int
+	// RequestQueueSize bounds each request connection's send queue
+	// (default 64): replies come one per request, so it rarely holds more
+	// than a few, unless handlers push with Peer.Send.
+	RequestQueueSize int
 	// WriteTimeout bounds each write to one peer (default 5s). A peer
 	// that does not read for this long is disconnected.
 	WriteTimeout time.Duration
@@ -119,7 +125,10 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 		cfg.RequestAddr = ":4506"
 	}
 	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 1024
+		cfg.QueueSize = 256
+	}
+	if cfg.RequestQueueSize <= 0 {
+		cfg.RequestQueueSize = 64
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 5 * time.Second
@@ -281,6 +290,10 @@ func (h *Hub) serve(nc net.Conn, port string) {
 		return
 	}
 	h.stats.accepted.Add(1)
+	queueSize := h.cfg.QueueSize
+	if port == "request" {
+		queueSize = h.cfg.RequestQueueSize
+	}
 	p := &Peer{
 		hub:      h,
 		id:       h.nextID.Add(1),
@@ -290,7 +303,7 @@ func (h *Hub) serve(nc net.Conn, port string) {
 		// Metadata names are case-insensitive in ZMTP; zmq4 title-cases them.
 		reqEnvelope: port == "request" && meta["Socket-Type"] == string(zmq4.Req),
 		remote:      nc.RemoteAddr().String(),
-		queue:       make(chan []byte, h.cfg.QueueSize),
+		queue:       make(chan []byte, queueSize),
 		done:        make(chan struct{}),
 	}
 	if !h.register(p) {
@@ -399,7 +412,7 @@ func (h *Hub) handleRequest(p *Peer, m message) error {
 	if p.reqEnvelope {
 		reply = append([][]byte{{}}, reply...)
 	}
-	return p.enqueue(encodeMessage(reply))
+	return p.enqueueReply(encodeMessage(reply))
 }
 
 // Stats returns a snapshot of the hub's counters.

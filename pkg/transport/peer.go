@@ -111,6 +111,21 @@ func (p *Peer) enqueue(b []byte) error {
 	}
 }
 
+// enqueueReply waits for queue space: a client that pipelines requests
+// without reading replies only stops its own reads (the writer's deadline
+// still bounds how long it can hold them), so replies are never a reason
+// to cut a peer off.
+func (p *Peer) enqueueReply(b []byte) error {
+	p.unsent.Add(1)
+	select {
+	case p.queue <- b:
+		return nil
+	case <-p.done:
+		p.unsent.Add(-1)
+		return ErrPeerClosed
+	}
+}
+
 // closeWith closes the connection once, recording why. Removing the peer
 // from the hub is left to its reader goroutine, whose read fails next, so
 // that closeWith can be called with hub.mu held.
