@@ -384,3 +384,14 @@ func BenchmarkCollect(b *testing.B) {
 		}
 	}
 }
+
+func FuzzOSRelease(f *testing.F) {
+	f.Add("NAME=\"Debian GNU/Linux\"\nID=debian\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\n")
+	f.Add("ID=x\nVERSION_ID=1.a.2\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		g := OSGrains(ParseOSRelease(s))
+		if g["os"] == "" || g["os_family"] == "" {
+			t.Fatalf("empty os/os_family for %q: %v", s, g)
+		}
+	})
+}

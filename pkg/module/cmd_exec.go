@@ -25,10 +25,10 @@ const DefaultShell = "/bin/sh"
 // discarded and CmdResult.Truncated set.
 const MaxCommandOutput = 32 << 20
 
-// waitDelay is how long Wait keeps reading after the command exited while a
-// background child it started still holds its output open ("daemon &"):
-// Salt hangs for ever there, we return what we have.
-const waitDelay = 2 * time.Second
+// defaultWaitDelay is how long Wait keeps reading after the command exited
+// while a background child it started still holds its output open
+// ("daemon &"): Salt hangs for ever there, we return what we have.
+const defaultWaitDelay = 2 * time.Second
 
 // CmdOptions describe one command run by RunCommand (cmd.* functions; state
 // functions may reuse it).
@@ -45,6 +45,9 @@ type CmdOptions struct {
 	Stdin       string
 	Timeout     time.Duration // 0: none; on expiry the whole process group is killed
 	MergeStderr bool          // stderr goes into Stdout, interleaved (cmd.run)
+	// WaitDelay bounds the wait for output after the command exited while a
+	// background child still holds its stdout/stderr (default 2s).
+	WaitDelay time.Duration
 }
 
 // CmdResult is what a command did.
@@ -109,7 +112,10 @@ func RunCommand(ctx context.Context, o CmdOptions) (CmdResult, error) {
 		}
 		return nil
 	}
-	c.WaitDelay = waitDelay
+	c.WaitDelay = o.WaitDelay
+	if c.WaitDelay <= 0 {
+		c.WaitDelay = defaultWaitDelay
+	}
 	if o.Stdin != "" {
 		c.Stdin = strings.NewReader(o.Stdin)
 	}

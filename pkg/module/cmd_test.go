@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -197,5 +198,63 @@ func TestSplitCommand(t *testing.T) {
 				t.Errorf("SplitCommand(%q) = %s, want %s", tc.in, js(got), tc.want)
 			}
 		})
+	}
+}
+
+func TestRunCommandBackgroundChildHoldingOutput(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// The background sleep inherits stdout: without a wait delay, Wait would
+	// block until it exits.
+	res, err := RunCommand(context.Background(), CmdOptions{
+		Cmd:       fmt.Sprintf("sleep 300 & echo $! > %s; echo started", pidFile),
+		WaitDelay: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stdout != "started\n" || res.Retcode != 0 {
+		t.Errorf("got %+v", res)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGKILL) // the test's own leftover
+	}
+}
+
+func TestRunCommandOutputCap(t *testing.T) {
+	t.Parallel()
+	b := &capBuffer{max: 4}
+	for _, s := range []string{"ab", "cde", "f"} {
+		if n, err := b.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if b.String() != "abcd" || !b.truncated {
+		t.Errorf("capBuffer kept %q truncated=%v", b.String(), b.truncated)
+	}
+}
+
+func FuzzSplitCommand(f *testing.F) {
+	for _, s := range []string{`a 'b c' "d\"e"`, `x\ y`, `"`, `''`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		words, err := SplitCommand(s)
+		if err == nil && len(words) == 0 {
+			t.Fatalf("SplitCommand(%q) gave no words and no error", s)
+		}
+	})
+}
+
+func BenchmarkCmdRun(b *testing.B) {
+	for b.Loop() {
+		if _, err := Default.Call(context.Background(), nil, "cmd.run", []any{"true"}, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -285,12 +285,13 @@ func TestSaltutilFuncs(t *testing.T) {
 		{name: "refresh_grains", fun: "saltutil.refresh_grains", want: "true"},
 		{name: "refresh_grains with pillar error", fun: "saltutil.refresh_grains", kw: map[string]any{"refresh_pillar": true}, errHas: "no pillar"},
 		{name: "sync_all", fun: "saltutil.sync_all", retcode: 0},
+		{name: "refresh_pillar error", fun: "saltutil.refresh_pillar", errHas: "no pillar"},
 	})
 	if rt.refreshes != 2 {
 		t.Errorf("RefreshGrains called %d times, want 2", rt.refreshes)
 	}
 	for fun, args := range map[string][]any{
-		"saltutil.running": nil, "saltutil.find_job": {"1"}, "saltutil.kill_job": {"1"}, "saltutil.refresh_grains": nil,
+		"saltutil.running": nil, "saltutil.find_job": {"1"}, "saltutil.kill_job": {"1"}, "saltutil.refresh_grains": nil, "saltutil.refresh_pillar": nil,
 	} {
 		t.Run("no runtime "+fun, func(t *testing.T) {
 			if _, _, err := call(t, &Env{}, fun, args, nil); !errors.Is(err, ErrNoRuntime) {

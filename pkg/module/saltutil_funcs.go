@@ -116,6 +116,21 @@ func init() {
 		},
 	})
 	Default.Register(&Func{
+		Name: "saltutil.refresh_pillar",
+		Doc:  "Compile the pillar again on the master and load it on this minion. Returns True.",
+		Args: []Arg{{Name: "wait", Kind: Bool, Default: true, Doc: "accepted for Salt compatibility: the refresh always completes before returning"}},
+		Run: func(ctx context.Context, env *Env, _ *Args) (any, error) {
+			rt, err := runtimeOf(env, "saltutil.refresh_pillar")
+			if err != nil {
+				return nil, err
+			}
+			if _, err := rt.RefreshPillar(ctx); err != nil {
+				return nil, fmt.Errorf("module: saltutil.refresh_pillar: %w", err)
+			}
+			return true, nil
+		},
+	})
+	Default.Register(&Func{
 		Name: "saltutil.sync_all",
 		Doc: "Accepted for Salt compatibility: Brine's functions are built in, so there is nothing to sync. " +
 			"Returns Salt's answer for an empty sync, every kind mapped to an empty list.",
