@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/brine-project/brine/pkg/state/pkgmgr"
+	"github.com/brine-project/brine/pkg/state/svc"
 )
 
 // ErrNotFound is what a FileClient wraps when a salt:// path does not exist
@@ -73,6 +74,8 @@ type Deps struct {
 	Caller   Caller     // nil: onlyif/unless with fun: fail clearly
 	// Packages is the package manager (nil: detected, apt/dpkg).
 	Packages pkgmgr.Manager
+	// Services is the service manager (nil: detected, systemd as PID 1).
+	Services svc.Manager
 	// CacheDir holds backups (file.managed backup: minion) and downloads.
 	CacheDir string
 }
