@@ -29,7 +29,9 @@ import (
 )
 
 // ErrNotFound is returned for a path no backend holds in the environment.
-var ErrNotFound = errors.New("fileserver: file not found")
+// It wraps fs.ErrNotExist, which is what file clients on the other side of
+// the wire should return too (cp.* turns it into Salt's "" answer).
+var ErrNotFound = fmt.Errorf("fileserver: file not found: %w", fs.ErrNotExist)
 
 // ErrEscape is returned for a path that would leave its root.
 var ErrEscape = errors.New("fileserver: path escapes the file root")
