@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,6 +139,11 @@ func (a *app) exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(a.stderr, "brinectl: interrupted")
+		return exitUsage
+	case errors.As(err, new(*net.OpError)):
+		var oe *net.OpError
+		errors.As(err, &oe)
+		fmt.Fprintf(a.stderr, "brinectl: cannot reach the master API at %s (set --api or $BRINE_API): %v\n", a.api, oe.Err)
 		return exitUsage
 	default:
 		fmt.Fprintf(a.stderr, "brinectl: %v\n", err)

@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/mattn/go-isatty"
 )
 
 func main() {
@@ -22,9 +24,9 @@ func main() {
 	os.Exit(code)
 }
 
-// isTerminal reports whether f is a character device (a terminal), which
-// decides the default output format and colors.
+// isTerminal reports whether f is a terminal, which decides the default
+// output format and colors. (A character-device check would take
+// /dev/null for a terminal.)
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return isatty.IsTerminal(f.Fd())
 }

@@ -163,6 +163,10 @@ func forbidden(format string, args ...any) *httpError {
 	return &httpError{status: http.StatusForbidden, code: types.CodeForbidden, msg: fmt.Sprintf(format, args...)}
 }
 
+// shown is the text of a backend error the client may read, without the
+// sentinel's package prefix ("api: not found: job 123" → "not found: job 123").
+func shown(err error) string { return strings.TrimPrefix(err.Error(), "api: ") }
+
 // toHTTPError maps an error to what the client sees. Texts of sentinel
 // errors the backend chose to return are shown; anything else is hidden
 // behind "internal error" (and logged by fail).
@@ -178,13 +182,13 @@ func toHTTPError(err error) *httpError {
 	case errors.As(err, &mbe):
 		return &httpError{status: http.StatusRequestEntityTooLarge, code: types.CodeBadRequest, msg: fmt.Sprintf("request body over %d bytes", mbe.Limit)}
 	case errors.Is(err, ErrNotFound):
-		return &httpError{status: http.StatusNotFound, code: types.CodeNotFound, msg: err.Error()}
+		return &httpError{status: http.StatusNotFound, code: types.CodeNotFound, msg: shown(err)}
 	case errors.Is(err, ErrNoMatch):
-		return &httpError{status: http.StatusUnprocessableEntity, code: types.CodeNoMatch, msg: err.Error()}
+		return &httpError{status: http.StatusUnprocessableEntity, code: types.CodeNoMatch, msg: shown(err)}
 	case errors.Is(err, ErrBadRequest):
-		return &httpError{status: http.StatusBadRequest, code: types.CodeBadRequest, msg: err.Error()}
+		return &httpError{status: http.StatusBadRequest, code: types.CodeBadRequest, msg: shown(err)}
 	case errors.Is(err, ErrConflict):
-		return &httpError{status: http.StatusConflict, code: types.CodeConflict, msg: err.Error()}
+		return &httpError{status: http.StatusConflict, code: types.CodeConflict, msg: shown(err)}
 	case errors.Is(err, ErrUnavailable):
 		return &httpError{status: http.StatusServiceUnavailable, code: types.CodeUnavailable, msg: "the master's job store is unavailable; retry later"}
 	case errors.Is(err, context.DeadlineExceeded):
