@@ -232,6 +232,11 @@ func credentials(runas, group string) (*syscall.Credential, map[string]string, s
 			}
 		}
 	}
+	if os.Getuid() != 0 && int(cred.Uid) == os.Getuid() && int(cred.Gid) == os.Getgid() {
+		// Running as ourselves: setting credentials would need CAP_SETGID
+		// for the groups call, and changes nothing.
+		cred = nil
+	}
 	return cred, ident, home, nil
 }
 

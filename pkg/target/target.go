@@ -28,6 +28,10 @@ var ErrUnknownType = errors.New("target: unknown target type")
 // ErrNodegroup wraps errors resolving nodegroups: unknown names and cycles.
 var ErrNodegroup = errors.New("target: nodegroup")
 
+// ErrNoMatch is returned by Select when a target selects no minion: a job
+// to nobody is an error that says so, not an empty success.
+var ErrNoMatch = errors.New("target: no minion matched")
+
 // Minion is what a target is evaluated against. IPs come from the grains
 // "ipv4" and "ipv6" (lists of address strings).
 type Minion struct {
@@ -64,6 +68,8 @@ type Matcher struct {
 // Target is a compiled target expression. It is safe for concurrent use.
 type Target struct {
 	root node
+	src  string // the expression as given, for messages
+	typ  string
 }
 
 // Match reports whether mn is selected by tgt of type tgtType ("" means glob).
@@ -86,7 +92,10 @@ func (m *Matcher) Compile(tgt, tgtType string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Target{root: n}, nil
+	if tgtType == "" {
+		tgtType = Glob
+	}
+	return &Target{root: n, src: tgt, typ: tgtType}, nil
 }
 
 // Validate checks the syntax of tgt for tgtType without any nodegroup
@@ -108,6 +117,21 @@ func (t *Target) Filter(ms []Minion) []Minion {
 		}
 	}
 	return out
+}
+
+// Select returns the ids of the minions of ms that t selects, in order, or
+// ErrNoMatch (wrapped with the target's text) when there are none.
+func (t *Target) Select(ms []Minion) ([]string, error) {
+	var ids []string
+	for i := range ms {
+		if t.root.match(&ms[i]) {
+			ids = append(ids, ms[i].ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%w %s %q", ErrNoMatch, t.typ, t.src)
+	}
+	return ids, nil
 }
 
 // TgtString turns a target as it arrives in JSON (a string, or a list of

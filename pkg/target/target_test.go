@@ -255,6 +255,14 @@ func TestFilterAndCompileOnce(t *testing.T) {
 	if want := "db1 web1 web2"; strings.Join(got, " ") != want {
 		t.Errorf("Filter = %q, want %q", got, want)
 	}
+	ids, err := tg.Select(list)
+	if err != nil || strings.Join(ids, " ") != "db1 web1 web2" {
+		t.Errorf("Select = %q, %v", ids, err)
+	}
+	none, _ := (&Matcher{}).Compile("nothing*", "")
+	if _, err := none.Select(list); !errors.Is(err, ErrNoMatch) || !strings.Contains(err.Error(), `glob "nothing*"`) {
+		t.Errorf("Select of nothing: %v", err)
+	}
 	var nilMatcher *Matcher
 	if ok, err := nilMatcher.Match("web1", "", Minion{ID: "web1"}); err != nil || !ok {
 		t.Errorf("nil Matcher: %v %v", ok, err)
