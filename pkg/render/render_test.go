@@ -50,7 +50,7 @@ func (f *fakeCaller) Call(_ context.Context, fun string, args []any, kwargs map[
 	return nil, fmt.Errorf("function %q is not available", fun)
 }
 
-func loadContext(t *testing.T) Context {
+func loadContext(t testing.TB) Context {
 	t.Helper()
 	b, err := os.ReadFile("testdata/context.yaml")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -139,5 +140,66 @@ func TestFilterBy(t *testing.T) {
 				t.Errorf("got %s, want %s", s, tt.want)
 			}
 		})
+	}
+}
+
+func TestImportContext(t *testing.T) {
+	loader := memLoader{"m.jinja": `{% set y = x | default('unseen') %}{% set g = grains.id %}`}
+	c := Context{Grains: map[string]any{"id": "m1"}}
+	tests := []struct{ name, src, want string }{
+		{"without context", `{% set x = 1 %}{% from "m.jinja" import y, g %}{{ y }} {{ g }}`, "unseen m1"},
+		{"with context", `{% set x = 1 %}{% from "m.jinja" import y with context %}{{ y }}`, "1"},
+		{"module with context", `{% set x = 2 %}{% import "m.jinja" as m with context %}{{ m.y }}`, "2"},
+		{"undefined name", `{% from "m.jinja" import nope %}`, "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := RenderText(context.Background(), "t", []byte(tt.src), c, loader, "jinja")
+			if tt.want == "error" {
+				if err == nil || !strings.Contains(err.Error(), `does not define "nope"`) {
+					t.Fatalf("got %q %v", got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q %v, want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestConcurrentRender runs renders in parallel (with -race it checks the
+// shared filter and control-structure sets are only read).
+func TestConcurrentRender(t *testing.T) {
+	src, err := os.ReadFile("testdata/mapjinja.sls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := loadContext(t)
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			_, err := Render(context.Background(), "mapjinja.sls", src, c, dirLoader("testdata"))
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRenderMapJinja(b *testing.B) {
+	src, err := os.ReadFile("testdata/mapjinja.sls")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := loadContext(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Render(context.Background(), "mapjinja.sls", src, c, dirLoader("testdata")); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
