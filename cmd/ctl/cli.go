@@ -215,6 +215,9 @@ func (a *app) connect(defaultOut string) error {
 			a.out = outJSON
 		}
 	}
+	if a.out == "nested" {
+		a.out = outTable // Salt's name for the tree
+	}
 	if !slices.Contains(outFormats, a.out) {
 		return usagef("--out %q: want one of %s", a.out, strings.Join(outFormats, ", "))
 	}

@@ -91,7 +91,11 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	req.Arg, req.Kwarg = splitArgs(pos[2:])
-	if err := a.connect(outTable); err != nil {
+	def := outTable
+	if strings.HasPrefix(req.Fun, "state.") {
+		def = outHighstate // as Salt picks its highstate outputter for state runs
+	}
+	if err := a.connect(def); err != nil {
 		return err
 	}
 	return a.submit(ctx, req, jf.async)

@@ -29,6 +29,10 @@ type Config struct {
 	EventBuffer int
 	// MaxBodyBytes caps request bodies. Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxEventStreams caps concurrent GET /events streams (each holds a
+	// goroutine and a subscription buffer); over it the answer is 503.
+	// Default 1000.
+	MaxEventStreams int
 }
 
 func (c *Config) setDefaults() {
@@ -43,5 +47,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxEventStreams <= 0 {
+		c.MaxEventStreams = 1000
 	}
 }

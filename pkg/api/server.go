@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/brine-project/brine/pkg/api/types"
 )
@@ -31,6 +32,8 @@ type Server struct {
 	mux    *http.ServeMux
 	routes []Route
 	log    *slog.Logger
+
+	streams atomic.Int64 // open GET /events streams
 }
 
 // New validates cfg (every token problem is reported at once) and returns

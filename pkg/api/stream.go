@@ -27,6 +27,12 @@ const streamWriteTimeout = 30 * time.Second
 // event holding the JSON of types.Event, an increasing "id:", and comment
 // lines as heartbeats.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	if n := s.streams.Add(1); n > int64(s.cfg.MaxEventStreams) {
+		s.streams.Add(-1)
+		return &httpError{status: http.StatusServiceUnavailable, code: types.CodeUnavailable,
+			msg: fmt.Sprintf("too many event streams open (%d); retry later", s.cfg.MaxEventStreams)}
+	}
+	defer s.streams.Add(-1)
 	glob := r.URL.Query().Get("tag")
 	ctx := r.Context()
 	sub := s.cfg.Bus.SubscribeSub(ctx, glob, s.cfg.EventBuffer)

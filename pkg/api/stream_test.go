@@ -91,6 +91,16 @@ func TestEventStream(t *testing.T) {
 	}
 }
 
+func TestEventStreamLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.MaxEventStreams = 1 })
+	openStream(t, e, "")
+	r := e.do(t, t.Context(), "GET", "/events", ciSecret, "")
+	if r.status != 503 || r.apiError(t).Code != types.CodeUnavailable {
+		t.Fatalf("second stream: %d %s", r.status, r.body)
+	}
+}
+
 func TestEventStreamHeartbeat(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.Heartbeat = time.Millisecond })

@@ -61,6 +61,11 @@ type Event struct {
 	Tag  string          `json:"tag"`
 	Data json.RawMessage `json:"data"`
 	Time time.Time       `json:"time"`
+	// Origin is empty for events published on this master and names the
+	// master an event came from when a bridge (PostgreSQL LISTEN/NOTIFY)
+	// republished it here with PublishEvent; a bridge forwards only events
+	// with an empty Origin, so events never loop between masters.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Stats are the bus's counters since it was made.
