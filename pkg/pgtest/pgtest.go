@@ -362,9 +362,14 @@ func SharedURL(tb testing.TB) string {
 	return sharedURL
 }
 
-// Main runs the tests and then stops the shared server; call it from TestMain.
-func Main(m *testing.M) {
+// Main runs the tests, then the teardown functions (e.g. dropping data kept
+// across benchmark runs), then stops the shared server; call it from
+// TestMain.
+func Main(m *testing.M, teardown ...func()) {
 	code := m.Run()
+	for _, f := range teardown {
+		f()
+	}
 	if sharedSrv != nil {
 		if err := sharedSrv.Destroy(); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -7,14 +7,20 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/brine-project/brine/pkg/jobstore"
 )
 
+// uniqueViolation is SQLSTATE unique_violation.
+const uniqueViolation = "23505"
+
 var returnCols = []string{"jid", "minion", "success", "retcode", "return", "duration", "received"}
 
-// AddReturns writes a batch with COPY into the connection's temporary
-// table, then moves it into returns ignoring (jid, minion) duplicates.
+// AddReturns writes a batch with COPY; a batch holding a (jid, minion)
+// already stored is written again through COPY into the connection's
+// temporary table and INSERT ... SELECT ... ON CONFLICT DO NOTHING, so
+// duplicates are ignored.
 func (s *Store) AddReturns(ctx context.Context, rs []jobstore.Return) error {
 	if len(rs) == 0 {
 		return nil
@@ -27,7 +33,18 @@ func (s *Store) AddReturns(ctx context.Context, rs []jobstore.Return) error {
 		}
 		rows[i] = []any{r.JID, r.Minion, r.Success, int32(r.Retcode), json.RawMessage(ret), secs(r.Duration), r.Received}
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	// Duplicates are rare (a minion resending after a master restart), so
+	// COPY goes straight into returns first; only a batch that hits one is
+	// redone through the temporary table with ON CONFLICT DO NOTHING.
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"returns"}, returnCols, pgx.CopyFromRows(rows))
+	var pe *pgconn.PgError
+	if err == nil || !errors.As(err, &pe) || pe.Code != uniqueViolation {
+		if err != nil {
+			return wrap("add returns", err)
+		}
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{returnsIn}, returnCols, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}

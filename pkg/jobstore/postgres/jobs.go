@@ -194,7 +194,8 @@ func listJobsQuery(f jobstore.JobFilter) (string, []any) {
 	}
 	if f.Minion != "" {
 		m := arg(f.Minion)
-		where = append(where, `j.jid IN (SELECT jid FROM job_expected WHERE minion = `+m+` UNION SELECT jid FROM returns WHERE minion = `+m+`)`)
+		where = append(where, `(EXISTS (SELECT 1 FROM job_expected e WHERE e.jid = j.jid AND e.minion = `+m+`)
+			OR EXISTS (SELECT 1 FROM returns r WHERE r.jid = j.jid AND r.minion = `+m+`))`)
 	}
 	if f.Success != nil {
 		switch {

@@ -25,7 +25,8 @@ func seed(tb testing.TB, pool *pgxpool.Pool, jobs, perJob int) {
 				'm1', created, 30, 'complete', created + interval '2 seconds'
 			FROM seed_jobs`,
 		`INSERT INTO job_expected (jid, minion)
-			SELECT jid, 'm' || lpad(m::text, 4, '0') FROM seed_jobs, generate_series(0, $1::int - 1) m`,
+			SELECT jid, 'm' || lpad(m::text, 4, '0') FROM seed_jobs, generate_series(0, $1::int - 1) m
+			UNION ALL SELECT jid, 'rare' FROM seed_jobs WHERE g % 100 = 0`,
 		`INSERT INTO returns (jid, minion, success, retcode, return, duration, received)
 			SELECT jid, 'm' || lpad(m::text, 4, '0'), (g * 7 + m) % 1000 <> 0, CASE WHEN (g * 7 + m) % 1000 = 0 THEN 1 ELSE 0 END,
 				'{"stdout": "Linux web 6.1.0 x86_64 GNU/Linux", "retcode": 0}', 0.05, created + interval '1 second'
