@@ -11,7 +11,6 @@ import (
 	"github.com/brine-project/brine/pkg/pgtest"
 )
 
-
 // open returns a store in a fresh schema of the shared test server.
 func open(t *testing.T) *postgres.Store {
 	t.Helper()
