@@ -253,7 +253,16 @@ func scalar(n *yaml.Node) (any, error) {
 		err := n.Decode(&s)
 		return string(s), err
 	}
-	// Timestamps and strings stay text, as Salt's loader keeps dates as strings.
+	if n.Style == 0 {
+		// Salt's loader is YAML 1.1 (PyYAML): plain yes/no/on/off are booleans.
+		switch n.Value {
+		case "yes", "Yes", "YES", "on", "On", "ON":
+			return true, nil
+		case "no", "No", "NO", "off", "Off", "OFF":
+			return false, nil
+		}
+	}
+	// Timestamps and other strings stay text.
 	return n.Value, nil
 }
 

@@ -47,7 +47,12 @@ func (p *pongoLoader) Get(name string) (io.Reader, error) {
 	return p.g.Read(name)
 }
 
-func renderDjango(ctx context.Context, name, src string, c Context, l Loader) (string, error) {
+func renderDjango(ctx context.Context, name, src string, c Context, l Loader) (out string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{File: name, Stage: "django", Err: fmt.Errorf("template engine failed: %v", p)}
+		}
+	}()
 	// pongo2's autoescape is a package-wide default; Brine is its only user
 	// and Salt's django renderer does not escape.
 	djangoOnce.Do(func() { pongo2.SetAutoescape(false) })

@@ -134,7 +134,14 @@ func (st *renderState) execute(name string, vars *exec.Context, l loaders.Loader
 	return buf.String(), nil
 }
 
-func (st *renderState) executeTo(w io.Writer, name string, vars *exec.Context, l loaders.Loader) error {
+func (st *renderState) executeTo(w io.Writer, name string, vars *exec.Context, l loaders.Loader) (err error) {
+	// gonja panics on some expressions (e.g. "%s" % x is evaluated as
+	// integer modulo): a template must never take the daemon down.
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{File: name, Stage: "jinja", Err: fmt.Errorf("template engine failed: %v (unsupported expression?)", p)}
+		}
+	}()
 	if err := st.ctx.Err(); err != nil {
 		return fmt.Errorf("render: %s: %w", name, err)
 	}

@@ -62,6 +62,9 @@ func (m *saltModule) String() string { return "<salt module " + m.mod + ">" }
 func (s *saltObj) fn(name string) saltFunc {
 	return func(va *exec.VarArgs) (any, error) {
 		args, kwargs := toGoArgs(va)
+		if strings.HasSuffix(name, ".filter_by") {
+			args, kwargs = filterByArgs(va)
+		}
 		if local, ok := localFuncs[name]; ok {
 			return local(s.c, args, kwargs)
 		}
@@ -352,7 +355,7 @@ func saltDictMethod(m map[string]any, name string, grains bool) (*exec.Value, bo
 	case "filter_by":
 		if grains {
 			return exec.AsValue(saltFunc(func(va *exec.VarArgs) (any, error) {
-				a, kw := toGoArgs(va)
+				a, kw := filterByArgs(va)
 				return FilterBy(m, a, kw)
 			})), true
 		}
@@ -371,8 +374,14 @@ func toGoArgs(va *exec.VarArgs) ([]any, map[string]any) {
 	for k, v := range va.KwArgs {
 		kwargs[k] = toGo(v, false)
 	}
-	// filter_by needs the lookup dict's written order: keep the first
-	// argument ordered when it is a dict literal.
+	return args, kwargs
+}
+
+// filterByArgs is toGoArgs keeping the lookup dict (first argument or
+// lookup_dict=) in its written order when it is a dict literal, since
+// filter_by tries its keys in order.
+func filterByArgs(va *exec.VarArgs) ([]any, map[string]any) {
+	args, kwargs := toGoArgs(va)
 	if len(va.Args) > 0 {
 		if _, ok := va.Args[0].Interface().(*exec.Dict); ok {
 			args[0] = toGo(va.Args[0], true)
