@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -42,5 +43,45 @@ func TestReopenKeepsData(t *testing.T) {
 	defer s.Close()
 	if _, err := s.GetJob(ctx, "20261122000000000000_1"); err != nil {
 		t.Errorf("job after reopen: %v", err)
+	}
+}
+
+// TestWriterOnSQLite runs the batching writer over the embedded store:
+// duplicates resent by minions are ignored and every row lands.
+func TestWriterOnSQLite(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	defer s.Close()
+	w, err := jobstore.NewWriter(s, jobstore.WriterOptions{MaxBatch: 100, SpoolDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	jid := "20261122000000000000_w"
+	if err := s.CreateJob(ctx, jobstore.Job{JID: jid, Fun: "test.ping"}); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ { // the second round is all duplicates
+		for i := 0; i < 1000; i++ {
+			if err := w.Add(jobstore.Return{JID: jid, Minion: fmt.Sprintf("m%04d", i), Success: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.AddEvent(jobstore.Event{Tag: "salt/job/" + jid + "/new"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.GetJob(ctx, jid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Returns) != 1000 {
+		t.Errorf("stored %d returns, want 1000", len(d.Returns))
+	}
+	if evs, err := s.ListEvents(ctx, 0, "salt/job/*", 0); err != nil || len(evs) != 1 {
+		t.Errorf("events = %v, %v", evs, err)
 	}
 }
