@@ -245,3 +245,11 @@ func mkdirs(dir string, mode os.FileMode, p perms) error {
 	pp.hasMode = false
 	return applyPerms(dir, pp)
 }
+
+func lookupUserGID(name string) (int, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(u.Gid)
+}
