@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestMatch(t *testing.T) {
@@ -56,12 +58,25 @@ func FuzzMatch(f *testing.F) {
 			t.Fatal("* must match everything")
 		}
 		var esc strings.Builder
-		for _, r := range tag {
+		for i := range len(tag) { // bytewise: tags need not be valid UTF-8
 			esc.WriteByte('\\')
-			esc.WriteRune(r)
+			esc.WriteByte(tag[i])
 		}
 		if !Match(esc.String(), tag) {
 			t.Fatalf("escaped %q does not match itself", tag)
+		}
+		// Without '/', escapes, '!' and odd classes, fnmatch and path.Match
+		// agree: a reference for the matcher.
+		if glob == "" || strings.ContainsAny(glob+tag, "/\\!") || strings.Contains(glob, "[]") || strings.Contains(glob, "[^]") ||
+			!utf8.ValidString(glob) || !utf8.ValidString(tag) {
+			return
+		}
+		want, err := path.Match(glob, tag)
+		if err != nil {
+			return
+		}
+		if got := Match(glob, tag); got != want {
+			t.Fatalf("Match(%q, %q) = %v, path.Match says %v", glob, tag, got, want)
 		}
 	})
 }

@@ -42,3 +42,14 @@ func TestParseSSE(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseSSE(f *testing.F) {
+	f.Add("id: 1\ndata: {\"tag\":\"a\"}\n\n: hb\n\n")
+	f.Add("data: {\ndata: }\r\n\r\n")
+	f.Fuzz(func(t *testing.T, stream string) {
+		out := make(chan types.Event, len(stream)+1)
+		if err := parseSSE(context.Background(), bufio.NewReader(strings.NewReader(stream)), out); err != io.EOF {
+			t.Fatalf("err = %v, want EOF", err)
+		}
+	})
+}
