@@ -78,10 +78,9 @@ func newGit(r GitRemote, cacheDir string, log *slog.Logger) (*gitBackend, error)
 		}
 	}
 	g := &gitBackend{remote: r, repo: repo, log: log, refs: map[string]plumbing.Hash{}, hashes: map[plumbing.Hash]string{}}
-	if err := g.update(context.Background()); err != nil {
-		return nil, err
-	}
-	return g, nil
+	// A failed first fetch still returns the backend: it serves what an
+	// on-disk mirror already has, and Update retries.
+	return g, g.update(context.Background())
 }
 
 // update fetches branches and tags and recomputes the environments.

@@ -3,6 +3,7 @@ package fileserver
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -138,9 +139,25 @@ func TestGitUpdateAndPrecedence(t *testing.T) {
 	}
 }
 
-func TestGitBadRemote(t *testing.T) {
-	_, err := New(Config{GitFS: []GitRemote{{URL: filepath.Join(t.TempDir(), "nope")}}})
-	if err == nil {
-		t.Fatal("want an error for a missing repository")
+func TestGitRemoteRecovers(t *testing.T) {
+	r := newGitRepo(t)
+	url := filepath.Join(t.TempDir(), "later")
+	s, err := New(Config{GitFS: []GitRemote{{URL: url}}})
+	if err == nil || s == nil {
+		t.Fatalf("want a usable server and an error for a missing repository, got %v %v", s, err)
+	}
+	if len(s.Envs()) != 0 {
+		t.Fatalf("envs %v", s.Envs())
+	}
+	// The remote appears later: Update picks it up.
+	r.commit(map[string]string{"f": "x\n"})
+	if err := os.Rename(r.dir, url); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.Read("base", "f"); err != nil || string(b) != "x\n" {
+		t.Fatalf("after update: %q %v", b, err)
 	}
 }

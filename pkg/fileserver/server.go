@@ -74,8 +74,10 @@ type Server struct {
 	log   *slog.Logger
 }
 
-// New builds a Server and clones (or opens) every gitfs remote. A remote
-// that fails is reported in the error; the others still serve.
+// New builds a Server and fetches every gitfs remote. A remote that cannot
+// be fetched is reported in the error but kept: it serves what its on-disk
+// mirror already holds and Update (or Run) retries it. The Server is
+// usable whenever it is not nil.
 func New(cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -87,9 +89,10 @@ func New(cfg Config) (*Server, error) {
 		g, err := newGit(r, cfg.CacheDir, log)
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		s.git = append(s.git, g)
+		if g != nil {
+			s.git = append(s.git, g)
+		}
 	}
 	return s, errors.Join(errs...)
 }

@@ -252,7 +252,7 @@ func copyCached(ctx context.Context, env *Env, local, dest, url, saltenv, templa
 	}
 	if template != "" {
 		text, err := render.RenderText(ctx, strings.TrimPrefix(url, "salt://"), data, render.Context{
-			Salt:    registryCaller{env: env},
+			Salt:    TemplateCaller(env),
 			Grains:  env.Grains,
 			Pillar:  env.Pillar,
 			Opts:    env.Opts,
@@ -274,8 +274,11 @@ func copyCached(ctx context.Context, env *Env, local, dest, url, saltenv, templa
 	return nil
 }
 
-// registryCaller lets templates call execution functions through the
-// registry the current function runs in (salt['cmd.run'](...)).
+// TemplateCaller returns the render.Caller that templates rendered for env
+// use for salt['mod.fun'](...): the registry env runs in (Default when
+// unset), with env's grains, pillar and runtime.
+func TemplateCaller(env *Env) render.Caller { return registryCaller{env: env} }
+
 type registryCaller struct{ env *Env }
 
 func (c registryCaller) Call(ctx context.Context, fun string, args []any, kwargs map[string]any) (any, error) {
