@@ -452,3 +452,45 @@ func TestParseValue(t *testing.T) {
 		})
 	}
 }
+
+func TestInterruptedWaitNamesTheJob(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	env := map[string]string{"BRINE_API": h.url, "BRINE_TOKEN": testToken}
+	type res struct {
+		code   int
+		stderr string
+	}
+	done := make(chan res, 1)
+	go func() {
+		var out, errb bytes.Buffer
+		c := run(ctx, []string{"run", "web1", "test.sleep", "60"}, func(k string) string { return env[k] }, &out, &errb, false)
+		done <- res{c, errb.String()}
+	}()
+	var jid string
+	select {
+	case jid = <-h.fake.waiting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("brinectl is not waiting for the job")
+	}
+	cancel()
+	select {
+	case r := <-done:
+		if r.code != exitUsage || !strings.Contains(r.stderr, "brinectl job wait "+jid) {
+			t.Fatalf("exit %d stderr %q", r.code, r.stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("brinectl kept waiting after interrupt")
+	}
+
+	// A bounded job wait on a job still running prints it and exits 1.
+	r := h.ctl(t, nil, "job", "wait", jid, "--timeout", "0.01")
+	var d struct {
+		Status string `json:"status"`
+	}
+	oneJSON(t, r.stdout, &d)
+	if r.code != exitFail || d.Status != "running" {
+		t.Fatalf("bounded wait exit %d status %q", r.code, d.Status)
+	}
+}

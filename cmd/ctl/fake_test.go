@@ -24,10 +24,13 @@ type fakeMaster struct {
 	last    types.JobRequest
 	user    string
 	seq     int
+
+	waiting chan string // receives the JID of every Wait that blocks
 }
 
 func newFakeMaster() *fakeMaster {
-	f := &fakeMaster{minions: []string{"db1", "web1", "web2"}, keys: map[string]types.Key{}, jobs: map[string]*types.JobDetail{}}
+	f := &fakeMaster{minions: []string{"db1", "web1", "web2"}, keys: map[string]types.Key{}, jobs: map[string]*types.JobDetail{},
+		waiting: make(chan string, 16)}
 	for _, id := range f.minions {
 		f.keys[id] = types.Key{ID: id, State: types.KeyAccepted, Fingerprint: "aa:bb:" + id}
 	}
@@ -116,13 +119,22 @@ func (f *fakeMaster) Submit(ctx context.Context, req types.JobRequest, user stri
 		}
 		j.Returns[m] = r
 	}
+	if req.Fun == "test.sleep" { // never completes: waits end by context
+		j.Status, j.Returns, j.NoReturn = types.JobRunning, map[string]types.MinionReturn{}, nil
+	}
 	f.jobs[j.JID] = j
 	cp := *j
 	return &cp, nil
 }
 
 func (f *fakeMaster) Wait(ctx context.Context, jid string) (*types.JobDetail, error) {
-	return f.GetJob(ctx, jid)
+	j, err := f.GetJob(ctx, jid)
+	if err != nil || j.Status == types.JobComplete {
+		return j, err
+	}
+	f.waiting <- jid
+	<-ctx.Done()
+	return nil, ctx.Err()
 }
 
 func (f *fakeMaster) GetJob(_ context.Context, jid string) (*types.JobDetail, error) {
