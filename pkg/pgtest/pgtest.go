@@ -73,7 +73,7 @@ func NewServer() (*Server, error) {
 		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		s.ownerID = [2]int{uid, gid}
 	}
-	if s.dir, err = os.MkdirTemp("", "brine-pgtest-"); err != nil {
+	if s.dir, err = os.MkdirTemp(tempBase(s.cred != nil), "brine-pgtest-"); err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
 	if err := s.initdb(); err != nil {
@@ -151,6 +151,22 @@ func unprivilegedUser() (int, int, error) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return uid, gid, nil
+}
+
+// tempBase is where the cluster's directory goes: the usual temporary
+// directory, unless we switch users and the other user could not reach it
+// (TMPDIR under /root, say), then /tmp.
+func tempBase(switchUser bool) string {
+	d := os.TempDir()
+	if !switchUser {
+		return d
+	}
+	for p := d; p != "/" && p != "."; p = filepath.Dir(p) {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+	}
+	return d
 }
 
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
