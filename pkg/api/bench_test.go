@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,12 +66,18 @@ func BenchmarkSubmitWait(b *testing.B) {
 				defer srv.Close()
 				c := client.New(srv.URL, tok, nil)
 				req := types.JobRequest{Tgt: "web*", Fun: "test.ping", Wait: true}
+				var lat []time.Duration
 				for b.Loop() {
+					t0 := time.Now()
 					j, err := c.SubmitJob(context.Background(), req)
+					lat = append(lat, time.Since(t0))
 					if err != nil || len(j.Returns) != n {
 						b.Fatalf("submit: %v (%d returns)", err, len(j.Returns))
 					}
 				}
+				slices.Sort(lat)
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 			})
 		}
 	}
