@@ -30,6 +30,8 @@ func cpFixture(t *testing.T) (*Env, string) {
 		"nginx/nginx.conf":       "worker_processes {{ grains.cpus }};\n",
 		"nginx/conf.d/site.conf": "server {}\n",
 		"motd":                   "hello\n",
+		"app/main.conf":          "{% include 'app/part.conf' %}end\n",
+		"app/part.conf":          "part for {{ grains.cpus }} cpus\n",
 	}
 	for p, c := range files {
 		full := filepath.Join(roots, p)
@@ -75,6 +77,12 @@ func TestCPFunctions(t *testing.T) {
 			t.Fatalf("dest %v", out)
 		}
 		if b, _ := os.ReadFile(out.(string)); string(b) != "worker_processes 4;\n" {
+			t.Fatalf("rendered %q", b)
+		}
+	})
+	t.Run("template includes through the file client", func(t *testing.T) {
+		out := call("cp.get_file", []any{"salt://app/main.conf", filepath.Join(dest, "main.conf")}, map[string]any{"template": "jinja"})
+		if b, _ := os.ReadFile(out.(string)); string(b) != "part for 4 cpus\nend\n" {
 			t.Fatalf("rendered %q", b)
 		}
 	})
