@@ -1,0 +1,79 @@
+package fleet_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/brine-project/brine/pkg/api/types"
+	"github.com/brine-project/brine/pkg/fleet"
+)
+
+// deadline is a context ended after d or at the end of the test.
+func deadline(tb testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// ping runs test.ping on tgt through the API, waiting for completion.
+func ping(ctx context.Context, f *fleet.Fleet, tgt string) (*types.JobDetail, error) {
+	return f.API().SubmitJob(ctx, types.JobRequest{Tgt: tgt, Fun: "test.ping", Wait: true, Timeout: 30})
+}
+
+// checkAllReturned fails unless every member in want returned true and
+// nobody else returned.
+func checkAllReturned(tb testing.TB, d *types.JobDetail, want []*fleet.Member) {
+	tb.Helper()
+	if d.Status != types.JobComplete {
+		tb.Fatalf("job %s is %s", d.JID, d.Status)
+	}
+	if len(d.NoReturn) > 0 {
+		tb.Fatalf("job %s: %d minions did not return, first %+v", d.JID, len(d.NoReturn), d.NoReturn[0])
+	}
+	if len(d.Returns) != len(want) {
+		tb.Fatalf("job %s: %d returns, want %d", d.JID, len(d.Returns), len(want))
+	}
+	for _, m := range want {
+		r, ok := d.Returns[m.ID]
+		if !ok {
+			tb.Fatalf("job %s: no return from %s", d.JID, m.ID)
+		}
+		if b, ok := r.Return.(bool); !r.Success || !ok || !b {
+			tb.Fatalf("job %s: %s returned %+v", d.JID, m.ID, r)
+		}
+	}
+}
+
+// spread summarises durations.
+type spread struct {
+	min, median, p99, max, stddev time.Duration
+}
+
+func summarise(ds []time.Duration) spread {
+	if len(ds) == 0 {
+		return spread{}
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	var sum float64
+	for _, d := range s {
+		sum += float64(d)
+	}
+	mean := sum / float64(len(s))
+	var sq float64
+	for _, d := range s {
+		sq += (float64(d) - mean) * (float64(d) - mean)
+	}
+	p99 := s[min(len(s)-1, int(math.Ceil(0.99*float64(len(s))))-1)]
+	return spread{min: s[0], median: s[len(s)/2], p99: p99, max: s[len(s)-1],
+		stddev: time.Duration(math.Sqrt(sq / float64(len(s))))}
+}
+
+func (s spread) String() string {
+	r := func(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
+	return "min " + r(s.min).String() + ", median " + r(s.median).String() + ", p99 " + r(s.p99).String() +
+		", max " + r(s.max).String() + ", stddev " + r(s.stddev).String()
+}
