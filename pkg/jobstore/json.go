@@ -136,9 +136,10 @@ func JSONOrNull(raw []byte) ([]byte, error) {
 	return raw, nil
 }
 
-// GlobRegexp translates a shell glob (* ? [...] as in Salt's fnmatch-based
-// tag matching) into an anchored regular expression (RE2 and PostgreSQL
-// syntax alike). "" translates to "" (match all).
+// GlobRegexp translates a shell glob (* ? [...] [!...] as in Salt's
+// fnmatch-based tag matching) into an anchored regular expression valid in
+// both RE2 and PostgreSQL's regex syntax. "" translates to "" (match all).
+// A glob with a malformed class is matched literally.
 func GlobRegexp(glob string) string {
 	if glob == "" {
 		return ""
@@ -153,21 +154,46 @@ func GlobRegexp(glob string) string {
 		case '?':
 			b.WriteString(".")
 		case '[':
-			j := strings.IndexByte(glob[i+1:], ']')
-			if j < 0 {
+			class, n := globClass(glob[i+1:])
+			if n == 0 {
 				b.WriteString(`\[`)
 				continue
 			}
-			class := glob[i+1 : i+1+j]
-			if strings.HasPrefix(class, "!") {
-				class = "^" + class[1:]
-			}
-			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
-			i += j + 1
+			b.WriteString(class)
+			i += n
 		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
+			b.WriteString(regexp.QuoteMeta(glob[i : i+1])) // bytewise: keeps UTF-8 intact
 		}
 	}
 	b.WriteString("$")
-	return b.String()
+	re := b.String()
+	if _, err := regexp.Compile(re); err != nil {
+		return "^" + regexp.QuoteMeta(glob) + "$"
+	}
+	return re
+}
+
+// globClass translates the bracket expression after a '[' and returns it
+// with the number of bytes consumed (0 when there is no closing bracket).
+// As in fnmatch, a ']' right after '[' or '[!' is literal.
+func globClass(s string) (string, int) {
+	var b strings.Builder
+	b.WriteString("[")
+	i := 0
+	if i < len(s) && s[i] == '!' {
+		b.WriteString("^")
+		i++
+	}
+	for first := true; i < len(s); i, first = i+1, false {
+		c := s[i]
+		switch {
+		case c == ']' && !first:
+			return b.String() + "]", i + 1
+		case c == '\\' || c == '[' || c == ']' || c == '^':
+			b.WriteString(`\` + string(c))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", 0
 }

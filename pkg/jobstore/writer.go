@@ -133,7 +133,7 @@ func NewWriter(store BatchStore, opts WriterOptions) (*Writer, error) {
 	return w, nil
 }
 
-// Add queues a return. It never blocks: ErrQueueFull means the caller must
+// Add queues a return (a zero Received is set to now). It never blocks: ErrQueueFull means the caller must
 // not acknowledge the return (the minion will resend). Invalid rows are
 // refused with ErrInvalid.
 func (w *Writer) Add(r Return) error { return w.AddFunc(r, nil) }
@@ -151,16 +151,22 @@ func (w *Writer) AddFunc(r Return, done func(error)) error {
 		return fmt.Errorf("jobstore: writer: return %s/%s: %w", r.JID, r.Minion, err)
 	}
 	r.Return = raw
+	if r.Received.IsZero() {
+		r.Received = time.Now()
+	}
 	return w.enqueue(item{ret: &r, done: done})
 }
 
-// AddEvent queues an event (see Add).
+// AddEvent queues an event (see Add). A zero Time is set to now.
 func (w *Writer) AddEvent(e Event) error {
 	raw, err := JSONOrNull(e.Data)
 	if err != nil {
 		return fmt.Errorf("jobstore: writer: event %s: %w", e.Tag, err)
 	}
 	e.Data = raw
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
 	return w.enqueue(item{ev: &e})
 }
 

@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var errDown = errors.New("fake: database is down")
@@ -371,6 +374,10 @@ func TestGlobRegexp(t *testing.T) {
 		{"a?c", `^a.c$`},
 		{"x[!ab]y", `^x[^ab]y$`},
 		{"a.b+[", `^a\.b\+\[$`},
+		{"[]a]", `^[\]a]$`},
+		{"[!]]x", `^[^\]]x$`},
+		{"[a^\\]", `^[a\^\\]$`},
+		{"[z-a]", `^\[z-a\]$`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.glob, func(t *testing.T) {
@@ -379,4 +386,28 @@ func TestGlobRegexp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzGlobRegexp checks that every glob gives a valid expression and that a
+// glob without metacharacters matches exactly itself.
+func FuzzGlobRegexp(f *testing.F) {
+	for _, s := range []string{"salt/job/*/ret/*", "a?c", "[!x]", "[]", "[z-a]", `\`, "x[[]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, glob string) {
+		if !utf8.ValidString(glob) {
+			return
+		}
+		re := GlobRegexp(glob)
+		if glob == "" {
+			return
+		}
+		rx, err := regexp.Compile(re)
+		if err != nil {
+			t.Fatalf("GlobRegexp(%q) = %q: %v", glob, re, err)
+		}
+		if !strings.ContainsAny(glob, "*?[") && !rx.MatchString(glob) {
+			t.Errorf("literal glob %q does not match itself with %q", glob, re)
+		}
+	})
 }
