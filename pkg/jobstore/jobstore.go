@@ -188,6 +188,9 @@ type Events interface {
 	AddEvents(ctx context.Context, evs []Event) error
 	// ListEvents returns up to limit events with ID > since in ID order
 	// whose tag matches tagGlob (shell glob: * ? [...]; "" matches all).
+	// IDs come from a sequence: with several masters writing, an event may
+	// commit after one with a higher ID, so paging by ID suits history, not
+	// live streaming (that is the event bus's job).
 	ListEvents(ctx context.Context, since int64, tagGlob string, limit int) ([]Event, error)
 }
 

@@ -210,7 +210,8 @@ func (s *Server) initdb() error {
 }
 
 // Start starts the server (again, after Stop) and returns once it accepts
-// connections. A new port is picked if the old one is taken.
+// connections. It keeps its port, so URL stays valid, unless another
+// process took the port meanwhile: then a new one is picked.
 func (s *Server) Start() error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {

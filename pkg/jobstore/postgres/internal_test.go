@@ -119,15 +119,31 @@ func TestPartitions(t *testing.T) {
 	if got, want := where(jidOld), "returns_p"+old.Format(dayFmt); got != want {
 		t.Errorf("after EnsurePartitions old return in %s, want %s", got, want)
 	}
+	exists := func(name string) bool {
+		var ok bool
+		if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, s.qualify(name)).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	oldParts := []string{"returns_p" + old.Format(dayFmt), "events_p" + old.Format(dayFmt)}
+	for _, p := range oldParts {
+		if !exists(p) {
+			t.Errorf("EnsurePartitions did not create %s", p)
+		}
+	}
 	if err := s.Prune(ctx, now, 30*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, s.qualify("returns_p"+old.Format(dayFmt))).Scan(&exists); err != nil {
-		t.Fatal(err)
+	for _, p := range oldParts {
+		if exists(p) {
+			t.Errorf("old partition %s survived Prune", p)
+		}
 	}
-	if exists {
-		t.Error("old partition survived Prune")
+	for _, p := range []string{"returns_p" + now.Format(dayFmt), "events_p" + now.AddDate(0, 0, 7).Format(dayFmt)} {
+		if !exists(p) {
+			t.Errorf("partition %s missing after Prune", p)
+		}
 	}
 	if got := where(jidNow); got == "" {
 		t.Error("today's return lost")
