@@ -54,11 +54,18 @@ type EnvLister interface {
 	Envs(ctx context.Context) ([]string, error)
 }
 
+// Minion is what a top file target is matched against.
+type Minion struct {
+	ID     string
+	Grains map[string]any
+	Pillar map[string]any
+}
+
 // TopMatcher decides whether a top file target matches this minion;
 // tgtType is Salt's match type (glob, pcre, list, grain, grain_pcre,
 // pillar, pillar_pcre, ipcidr, compound, nodegroup).
 type TopMatcher interface {
-	MatchTop(ctx context.Context, tgt, tgtType string) (bool, error)
+	MatchTop(ctx context.Context, tgt, tgtType string, m Minion) (bool, error)
 }
 
 // Caller runs execution functions (onlyif/unless given as {fun: ...}).

@@ -67,7 +67,7 @@ func fileDirectory(_ context.Context, c *Call) Ret {
 	case err == nil && !fi.IsDir():
 		return Ret{Result: False, Comment: fmt.Sprintf("Specified location %s exists and is a file", name)}
 	case os.IsNotExist(err):
-		if _, perr := os.Stat(filepath.Dir(name)); perr != nil && !a.Bool("makedirs") {
+		if _, perr := os.Stat(filepath.Dir(name)); perr != nil && !a.Bool("makedirs") && !c.Test {
 			return Ret{Result: False, Comment: fmt.Sprintf("No directory to create %s in", name)}
 		}
 		ch[name] = "New Dir"
@@ -288,7 +288,7 @@ func fileSymlink(_ context.Context, c *Call) Ret {
 	if err := checkPerms(p); err != nil {
 		return Ret{Result: False, Comment: err.Error()}
 	}
-	if _, err := os.Stat(filepath.Dir(name)); err != nil && !a.Bool("makedirs") {
+	if _, err := os.Stat(filepath.Dir(name)); err != nil && !a.Bool("makedirs") && !c.Test {
 		return Ret{Result: False, Comment: fmt.Sprintf("Directory %s for symlink is not present", filepath.Dir(name))}
 	}
 	ch := map[string]any{}

@@ -93,6 +93,11 @@ func gitLatest(ctx context.Context, c *Call) Ret {
 		return Ret{Result: False, Comment: fmt.Sprintf("target %q is not an absolute path", target)}
 	}
 	want, err := resolveRemote(ctx, url, rev)
+	if err != nil && c.Test {
+		// An earlier state of this run may create or start the remote.
+		return Ret{Result: None, Changes: map[string]any{"revision": map[string]any{"old": nil, "new": rev}},
+			Comment: fmt.Sprintf("%s would be checked out at %s; the remote cannot be read now: %v", target, rev, err)}
+	}
 	if err != nil {
 		return Ret{Result: False, Comment: err.Error()}
 	}

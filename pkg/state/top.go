@@ -136,7 +136,7 @@ func topEntry(v any) (sls []any, tgtType string, err error) {
 
 func (e *Engine) matchTop(ctx context.Context, tgt, tgtType string) (bool, error) {
 	if e.deps.Matcher != nil {
-		return e.deps.Matcher.MatchTop(ctx, tgt, tgtType)
+		return e.deps.Matcher.MatchTop(ctx, tgt, tgtType, Minion{ID: e.opts.MinionID, Grains: e.opts.Grains, Pillar: e.opts.Pillar})
 	}
 	if tgtType != "glob" {
 		return false, fmt.Errorf("match type %q needs a top matcher", tgtType)
