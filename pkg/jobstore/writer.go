@@ -65,7 +65,9 @@ type WriterStats struct {
 // oldest is MaxAge old. When the store fails, batches go to the spool and the
 // Writer is Degraded until the spool is replayed, in order, into the store.
 // Everything Add accepted is stored or spooled (durable) by the time Flush
-// or Close returns.
+// or Close returns. A spooled batch is replayed at least once: returns are
+// deduplicated by the store, an event may be stored twice if the master
+// dies between storing a replayed batch and marking it done.
 type Writer struct {
 	store BatchStore
 	opts  WriterOptions
