@@ -132,3 +132,21 @@ func isTruthy(v any) bool {
 	}
 	return true
 }
+
+// checkCmd runs check_cmd after a state succeeded: any command that exits
+// non-zero turns the result into a failure, as in Salt.
+func (e *Engine) checkCmd(ctx context.Context, c *Chunk, ret *Ret) {
+	for _, a := range c.Args {
+		if a.Key != "check_cmd" {
+			continue
+		}
+		for _, cmd := range asList(a.Val) {
+			res, err := runShell(ctx, scalarString(cmd), shellOpts{})
+			if err != nil || res.Retcode != 0 {
+				ret.Result = False
+				ret.Comment += "\ncheck_cmd determined the state failed"
+				return
+			}
+		}
+	}
+}

@@ -248,7 +248,11 @@ func (r *runner) call(c *Chunk, test bool, sfun string) (ret Ret) {
 		call.SFun = sfun
 		return f.ModWatch(r.ctx, call)
 	}
-	return f.Run(r.ctx, call)
+	ret = f.Run(r.ctx, call)
+	if !test && ret.Result == True {
+		r.e.checkCmd(r.ctx, c, &ret)
+	}
+	return ret
 }
 
 // listeners fires mod_watch, after every state ran, for each state whose

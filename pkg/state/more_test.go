@@ -1,0 +1,122 @@
+package state
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestUnifiedDiff(t *testing.T) {
+	cases := []struct {
+		name, a, b, want string
+	}{
+		{"change in middle", "a\nb\nc\n", "a\nB\nc\n", "--- \n+++ \n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"},
+		{"append", "a\n", "a\nb\n", "--- \n+++ \n@@ -1 +1,2 @@\n a\n+b\n"},
+		{"from empty", "", "x\n", "--- \n+++ \n@@ -0,0 +1 @@\n+x\n"},
+		{"no final newline", "a", "b", "--- \n+++ \n@@ -1 +1 @@\n-a\n\\ No newline at end of file\n+b\n\\ No newline at end of file\n"},
+		{"two hunks", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n", "x\n2\n3\n4\n5\n6\n7\n8\n9\ny\n",
+			"--- \n+++ \n@@ -1,4 +1,4 @@\n-1\n+x\n 2\n 3\n 4\n@@ -7,4 +7,4 @@\n 7\n 8\n 9\n-10\n+y\n"},
+		{"binary", "a\x00", "b", "Replace binary file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := unifiedDiff([]byte(tc.a), []byte(tc.b)); got != tc.want {
+				t.Fatalf("got\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMoreRequisites(t *testing.T) {
+	cases := []struct {
+		name     string
+		sls      string
+		want     string
+		comments map[string]string
+	}{
+		{"prereq whose state fails stops its target", `
+deploy: {test.succeed_with_changes: []}
+stop:
+  test.fail_with_changes:
+    - prereq: [deploy]
+`, "stop=False deploy=False", map[string]string{"deploy": "One or more requisite failed: s.stop"}},
+		{"require_any needs one success", `
+a: {test.fail_without_changes: []}
+b: {test.succeed_without_changes: []}
+c:
+  test.nop:
+    - require_any: [a, b]
+d:
+  test.nop:
+    - require_any: [a]
+`, "a=False b=True c=True d=False", nil},
+		{"check_cmd fails a state", `
+a: {test.succeed_with_changes: [{check_cmd: "false"}]}
+b: {test.succeed_with_changes: [{check_cmd: ["true"]}]}
+`, "a=False b=True", map[string]string{"a": "check_cmd determined the state failed"}},
+		{"glob requisite on names", `
+files:
+  test.succeed_with_changes:
+    - names: [/etc/one.conf, /etc/two.conf]
+after:
+  test.succeed_without_changes:
+    - watch:
+      - test: /etc/*.conf
+`, "files=True files=True after=True", map[string]string{"after": "Watch statement fired."}},
+		{"chain of onfail and onchanges", `
+try: {test.fail_with_changes: []}
+fallback:
+  test.succeed_with_changes:
+    - onfail: [try]
+notify:
+  test.succeed_with_changes:
+    - onchanges: [fallback]
+`, "try=False fallback=True notify=True", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := applyTree(t, map[string]string{"s.sls": tc.sls}, Options{}, "s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(summary(res), " "); got != tc.want {
+				t.Fatalf("got %s, want %s", got, tc.want)
+			}
+			for id, sub := range tc.comments {
+				if r := byID(res, id); r == nil || !strings.Contains(r.Comment, sub) {
+					t.Errorf("%s: comment %q, want %q", id, commentOf(r), sub)
+				}
+			}
+		})
+	}
+}
+
+func TestSingleAndExclude(t *testing.T) {
+	dir := t.TempDir()
+	e := New(nil, Deps{Renderer: YAMLRenderer{}}, Options{})
+	args := NewMap()
+	args.Set("name", dir+"/single.txt")
+	args.Set("contents", "hi")
+	res, err := e.Single(context.Background(), "file.managed", args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res["file_|-"+dir+"/single.txt_|-"+dir+"/single.txt_|-managed"]; r == nil || r.Result != True {
+		t.Fatalf("single: %v", res)
+	}
+	files := map[string]string{"s.sls": "include: [o]\nkeep: {test.nop: []}\ndrop: {test.nop: []}\n", "o.sls": "other: {test.nop: []}\n"}
+	res, err = applyTree(t, files, Options{Exclude: []any{"o", mapOf("id", "drop")}}, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(summary(res), " "); got != "keep=True" {
+		t.Fatalf("exclude: %s", got)
+	}
+}
+
+// mapOf builds a one-key Map (test helper).
+func mapOf(k string, v any) *Map {
+	m := NewMap()
+	m.Set(k, v)
+	return m
+}
