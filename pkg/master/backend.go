@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/brine-project/brine/pkg/api"
@@ -45,7 +46,14 @@ func (b *backend) Submit(ctx context.Context, req types.JobRequest, user string)
 	if err := m.store.CreateJob(ctx, j); err != nil {
 		return nil, fmt.Errorf("%w: job store: %v", api.ErrUnavailable, err)
 	}
-	body, err := json.Marshal(job.Job{JID: j.JID, Tgt: req.Tgt, TgtType: req.TgtType, Fun: req.Fun, Arg: req.Arg,
+	// Nodegroups live in the master's config, which minions do not have:
+	// such targets travel as the list they resolved to.
+	var tgt any = req.Tgt
+	tgtType := req.TgtType
+	if tgtType == target.Nodegroup || tgtType == target.Compound && strings.Contains(req.Tgt, "N@") {
+		tgt, tgtType = expected, target.List
+	}
+	body, err := json.Marshal(job.Job{JID: j.JID, Tgt: tgt, TgtType: tgtType, Fun: req.Fun, Arg: req.Arg,
 		Kwarg: req.Kwarg, User: user, Timeout: timeout.Seconds(), Pillar: req.Pillar})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", api.ErrBadRequest, err)

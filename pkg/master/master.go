@@ -38,23 +38,24 @@ func MinionTopic(id string) string { return "m:" + id }
 
 // Master is one running master. Create it with New, then Run it.
 type Master struct {
-	cfg     Config
-	log     *slog.Logger
-	kp      *crypto.KeyPair
-	keys    *keys.FileStore
-	auth    *session.Authority
-	hub     *transport.Hub
-	store   jobstore.Store
-	writer  *jobstore.Writer
-	bus     *events.Bus
-	jids    *jid.Generator
-	matcher *target.Matcher
-	jobs    *tracker
-	cache   *minionCache
-	apiSrv  *http.Server
-	apiLn   net.Listener
-	rotate  chan string   // reasons for a session key rotation
-	quit    chan struct{} // closed when the master stops
+	cfg      Config
+	log      *slog.Logger
+	kp       *crypto.KeyPair
+	keys     *keys.FileStore
+	auth     *session.Authority
+	hub      *transport.Hub
+	store    jobstore.Store
+	writer   *jobstore.Writer
+	bus      *events.Bus
+	jids     *jid.Generator
+	matcher  *target.Matcher
+	jobs     *tracker
+	cache    *minionCache
+	apiSrv   *http.Server
+	apiLn    net.Listener
+	rotateMu sync.Mutex    // one rotation at a time
+	quit     chan struct{} // closed when the master stops
+	ready    chan struct{} // closed once auth is set: requests wait for it
 
 	stopOnce sync.Once
 }
@@ -66,7 +67,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Master, error) {
 		return nil, fmt.Errorf("master: data_dir: %w", err)
 	}
 	m := &Master{cfg: cfg, log: log, bus: events.New(log), jids: jid.NewGenerator(cfg.ID),
-		matcher: &target.Matcher{Nodegroups: cfg.Nodegroups}, rotate: make(chan string, 16), quit: make(chan struct{})}
+		matcher: &target.Matcher{Nodegroups: cfg.Nodegroups}, quit: make(chan struct{}), ready: make(chan struct{})}
 	var err error
 	if m.kp, err = crypto.LoadOrCreate(cfg.PKIDir, "master"); err != nil {
 		return nil, fmt.Errorf("master: %w", err)
@@ -116,6 +117,7 @@ func (m *Master) Run(ctx context.Context) error {
 		m.closeStores()
 		return fmt.Errorf("master: %w", err)
 	}
+	close(m.ready)
 	if err := m.startAPI(); err != nil {
 		m.hub.Stop()
 		m.closeStores()
@@ -153,12 +155,8 @@ func (m *Master) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case reason := <-m.rotate:
-			notice := m.auth.Rotate(reason)
-			m.hub.Publish([]byte(TopicAll), notice)
-			m.log.Info("session key rotated", slog.String("reason", reason), slog.Uint64("generation", m.auth.SessionKeyID()))
 		case <-rotateC:
-			m.rotate <- "interval"
+			m.rotateKey("interval")
 		case <-heartbeat.C:
 			m.cache.heartbeat(ctx)
 		case <-prune.C:
@@ -181,13 +179,25 @@ func (m *Master) onKeyEvent(e keys.Event) {
 		m.cache.keyChanged(e)
 	}
 	m.bus.Publish(events.TagPrefix+e.Tag()+"/"+e.ID, map[string]any{"id": e.ID, "from": string(e.From), "to": string(e.To)})
-	// A key that stops being accepted must lose the session key at once.
-	if e.From == keys.Accepted && e.To != keys.Accepted {
-		select {
-		case m.rotate <- "key " + e.ID + " " + e.Tag():
-		default:
-		}
+	// A key that stops being accepted loses the session key before the
+	// change is reported done: no publish after it is readable with the old.
+	if e.From == keys.Accepted && e.To != keys.Accepted && m.isReady() {
+		m.rotateKey("key " + e.ID + " " + e.Tag())
 	}
+}
+
+// rotateKey makes a new publish session key, hands it to every minion that
+// is still accepted, and tells the rest to authenticate again.
+func (m *Master) rotateKey(reason string) {
+	m.rotateMu.Lock()
+	defer m.rotateMu.Unlock()
+	notice := m.auth.Rotate(reason)
+	// Minions still accepted get the new key directly; the notice then only
+	// makes the ones it did not reach authenticate again.
+	for id, update := range m.auth.SessionKeyUpdates() {
+		m.hub.SendTo(MinionTopic(id), update)
+	}
+	m.hub.Publish([]byte(TopicAll), notice)
 }
 
 func (m *Master) startAPI() error {
@@ -264,3 +274,12 @@ func (m *Master) closeStores() {
 func sortStrings(s []string) { sort.Strings(s) }
 
 func (m *Master) jobsDone() <-chan struct{} { return m.quit }
+
+func (m *Master) isReady() bool {
+	select {
+	case <-m.ready:
+		return true
+	default:
+		return false
+	}
+}

@@ -25,6 +25,11 @@ func (m *Master) handleRequest(ctx context.Context, p *transport.Peer, frames []
 	if len(frames) != 1 {
 		return nil, fmt.Errorf("master: %w: %d frames", transport.ErrProtocol, len(frames))
 	}
+	select {
+	case <-m.ready: // the hub listens a moment before the authority exists
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	data := frames[0]
 	t, err := proto.PeekType(data)
 	if err != nil {

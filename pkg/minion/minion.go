@@ -254,6 +254,13 @@ func (m *Minion) onPublish(frames [][]byte) {
 		return
 	}
 	switch t {
+	case proto.TypeReplyEnvelope:
+		// A new session key sealed for us alone, after a rotation.
+		if fresh, err := m.sess.HandleKeyUpdate(data); err != nil {
+			m.log.Debug("key update dropped", slog.Any("err", err))
+		} else if fresh {
+			m.log.Info("session key updated", slog.Uint64("session", m.sess.SessionKeyID()))
+		}
 	case proto.TypeReAuth:
 		wait, needed, err := m.sess.HandleReAuth(data)
 		if err != nil || !needed {
