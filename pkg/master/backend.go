@@ -33,6 +33,13 @@ func (b *backend) Submit(ctx context.Context, req types.JobRequest, user string)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
 	}
+	// A restricted token was cleared for the minions the API resolved; the
+	// cache may have changed since, so only those may be expected, and the
+	// job travels as their list.
+	authorized, restricted := api.AuthorizedMinions(ctx)
+	if restricted {
+		expected = intersect(expected, authorized)
+	}
 	if len(expected) == 0 {
 		return nil, fmt.Errorf("%w: %s target %q", api.ErrNoMatch, req.TgtType, req.Tgt)
 	}
@@ -50,7 +57,7 @@ func (b *backend) Submit(ctx context.Context, req types.JobRequest, user string)
 	// such targets travel as the list they resolved to.
 	var tgt any = req.Tgt
 	tgtType := req.TgtType
-	if tgtType == target.Nodegroup || tgtType == target.Compound && strings.Contains(req.Tgt, "N@") {
+	if restricted || tgtType == target.Nodegroup || tgtType == target.Compound && strings.Contains(req.Tgt, "N@") {
 		tgt, tgtType = expected, target.List
 	}
 	body, err := json.Marshal(job.Job{JID: j.JID, Tgt: tgt, TgtType: tgtType, Fun: req.Fun, Arg: req.Arg,
@@ -151,7 +158,8 @@ func (b *backend) ListMinions(ctx context.Context) ([]types.Minion, error) {
 	for _, id := range sortedKeys(ids) {
 		mn, err := b.GetMinion(ctx, id)
 		if err == nil {
-			mn.Grains = nil // the list stays small; GET /minions/{id} has them
+			// The list stays small: GET /minions/{id} has every grain.
+			mn.Grains = pick(mn.Grains, "os", "osrelease", "os_family", "kernel")
 			out = append(out, *mn)
 		}
 	}
@@ -265,5 +273,32 @@ func sortedKeys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	sortStrings(out)
+	return out
+}
+
+func intersect(a, b []string) []string {
+	in := make(map[string]bool, len(b))
+	for _, s := range b {
+		in[s] = true
+	}
+	var out []string
+	for _, s := range a {
+		if in[s] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func pick(m map[string]any, keys ...string) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(keys))
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
 	return out
 }

@@ -118,14 +118,29 @@ func (t *tracker) finishLocked(tr *tracked) {
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx := context.Background()
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		// The returns go first so that a complete job in the store has them.
-		if err := t.m.writer.Flush(ctx); err != nil {
+		if err := t.m.writer.Flush(fctx); err != nil {
 			t.m.log.Warn("flush before finishing job", slog.String("jid", jid), slog.Any("err", err))
 		}
-		if err := t.m.store.FinishJob(ctx, jid, jobstore.StatusComplete, noReturn, now); err != nil {
-			t.m.log.Error("job not marked complete", slog.String("jid", jid), slog.Any("err", err))
+		// During a store outage the job stays complete in memory and is
+		// marked in the store once it is back.
+		for attempt := 0; ; attempt++ {
+			err := t.m.store.FinishJob(ctx, jid, jobstore.StatusComplete, noReturn, now)
+			if err == nil {
+				break
+			}
+			if attempt == 0 {
+				t.m.log.Warn("job not marked complete yet", slog.String("jid", jid), slog.Any("err", err))
+			}
+			select {
+			case <-t.m.jobsDone():
+				t.m.log.Error("job not marked complete", slog.String("jid", jid), slog.Any("err", err))
+				return
+			case <-time.After(time.Second):
+			}
 		}
 		t.m.bus.Publish(events.JobCompleteTag(jid), map[string]any{"jid": jid, "no_return": noReturn})
 		select {
