@@ -15,8 +15,8 @@ func init() {
 		{Name: "cwd", Kind: String}, {Name: "runas", Kind: String}, {Name: "env", Kind: Dict},
 		{Name: "shell", Kind: String}, {Name: "stateful", Kind: Any, Default: false},
 		{Name: "timeout", Kind: Int}, {Name: "success_retcodes", Kind: List}, {Name: "stdin", Kind: String},
-		{Name: "output_loglevel", Kind: String}, {Name: "hide_output", Kind: Bool}, {Name: "python_shell", Kind: Bool},
-		{Name: "umask", Kind: String},
+		{Name: "output_loglevel", Kind: String, Doc: "accepted: output is never logged"}, {Name: "hide_output", Kind: Bool},
+		{Name: "python_shell", Kind: Bool, Doc: "accepted: commands always run through the shell"},
 	}
 	Default.Register(&Func{Name: "cmd.run", Doc: "Run a command (use creates, unless or onlyif to make it idempotent).", Args: common, Run: cmdRun, ModWatch: cmdModWatch})
 	Default.Register(&Func{Name: "cmd.wait", Doc: "Run a command only when a watched state changed.", Args: common, Run: func(_ context.Context, c *Call) Ret {
@@ -101,6 +101,9 @@ func (c *Call) runCommand(ctx context.Context, argv []string, cmd string, o shel
 		if n, err := strconv.Atoi(scalarString(rc)); err == nil && n == res.Retcode {
 			ok = true
 		}
+	}
+	if a.Bool("hide_output") {
+		res.Stdout, res.Stderr = "", ""
 	}
 	ret := Ret{Result: False, Comment: fmt.Sprintf("Command %q run", cmd),
 		Changes: map[string]any{"pid": int64(res.PID), "retcode": int64(res.Retcode), "stdout": res.Stdout, "stderr": res.Stderr}}

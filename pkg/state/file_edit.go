@@ -17,7 +17,8 @@ func init() {
 			{Name: "pattern", Kind: String, Required: true}, {Name: "repl", Kind: String, Required: true},
 			{Name: "count", Kind: Int, Default: int64(0)}, {Name: "flags", Kind: Any, Default: int64(8)},
 			{Name: "append_if_not_found", Kind: Bool, Default: false}, {Name: "prepend_if_not_found", Kind: Bool, Default: false},
-			{Name: "not_found_content", Kind: String}, {Name: "backup", Kind: Any}, {Name: "show_changes", Kind: Bool, Default: true},
+			{Name: "not_found_content", Kind: String}, {Name: "backup", Kind: Any, Default: ".bak", Doc: "extension of the copy kept before editing; false for none"},
+			{Name: "show_changes", Kind: Bool, Default: true},
 			{Name: "ignore_if_missing", Kind: Bool, Default: false},
 		},
 		Run: fileReplace,
@@ -37,9 +38,8 @@ func init() {
 		Args: []Arg{
 			{Name: "content", Kind: String}, {Name: "match", Kind: String}, {Name: "mode", Kind: String, Required: true},
 			{Name: "location", Kind: String}, {Name: "before", Kind: String}, {Name: "after", Kind: String},
-			{Name: "show_changes", Kind: Bool, Default: true}, {Name: "backup", Kind: Any}, {Name: "quiet", Kind: Bool, Default: false},
+			{Name: "show_changes", Kind: Bool, Default: true}, {Name: "backup", Kind: Any, Default: false, Doc: "extension of the copy kept before editing"},
 			{Name: "indent", Kind: Bool, Default: true}, {Name: "create", Kind: Bool, Default: false},
-			{Name: "user", Kind: String}, {Name: "group", Kind: String}, {Name: "file_mode", Kind: String},
 		},
 		Run: fileLine,
 	})
@@ -97,8 +97,25 @@ func pyRepl(repl string) string {
 	})
 }
 
-// editFile applies an edit to path's content, reporting a diff.
-func (c *Call) editFile(path string, create bool, edit func(old string) (string, error), showChanges bool) (map[string]any, error) {
+// backupExt reads a backup argument: an extension, or false/"" for none.
+func backupExt(v any) string {
+	switch x := v.(type) {
+	case string:
+		if b, err := convertArg(x, Bool); err == nil && b == false {
+			return ""
+		}
+		return x
+	case bool:
+		if x {
+			return ".bak"
+		}
+	}
+	return ""
+}
+
+// editFile applies an edit to path's content, reporting a diff; with a
+// backup extension the old content is kept next to the file first.
+func (c *Call) editFile(path string, create bool, edit func(old string) (string, error), showChanges bool, backup string) (map[string]any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil && !(os.IsNotExist(err) && create) {
 		return nil, err
@@ -120,6 +137,11 @@ func (c *Call) editFile(path string, create bool, edit func(old string) (string,
 	if create {
 		if err := mkdirs(filepath.Dir(path), 0o755, perms{}); err != nil {
 			return nil, err
+		}
+	}
+	if backup != "" && data != nil {
+		if err := writeAtomic(path+backup, data, 0o600); err != nil {
+			return nil, fmt.Errorf("backup of %s: %w", path, err)
 		}
 	}
 	if err := writeAtomic(path, []byte(newText), 0o644); err != nil {
@@ -176,7 +198,7 @@ func fileReplace(_ context.Context, c *Call) Ret {
 			n++
 			return re.ReplaceAllString(m, goRepl)
 		}), nil
-	}, a.Bool("show_changes"))
+	}, a.Bool("show_changes"), backupExt(a.Get("backup")))
 	if err != nil {
 		return Ret{Result: False, Comment: err.Error()}
 	}
@@ -223,7 +245,7 @@ func fileAppend(ctx context.Context, c *Call) Ret {
 			added += strings.Count(it, "\n") + 1
 		}
 		return out, nil
-	}, true)
+	}, true, "")
 	if err != nil {
 		return Ret{Result: False, Comment: err.Error()}
 	}
@@ -269,7 +291,7 @@ func fileLine(_ context.Context, c *Call) Ret {
 	}
 	ch, err := c.editFile(name, a.Bool("create"), func(old string) (string, error) {
 		return editLines(old, mode, content, a.String("location"), match, before, after, a.Bool("indent"))
-	}, a.Bool("show_changes"))
+	}, a.Bool("show_changes"), backupExt(a.Get("backup")))
 	if err != nil {
 		return Ret{Result: False, Comment: err.Error()}
 	}

@@ -34,7 +34,7 @@ func init() {
 			{Name: "contents", Kind: Any}, {Name: "contents_pillar", Kind: String}, {Name: "contents_grains", Kind: String},
 			{Name: "contents_newline", Kind: Bool, Default: true},
 			{Name: "mode", Kind: String}, {Name: "replace", Kind: Bool, Default: true},
-			{Name: "create", Kind: Bool, Default: true}, {Name: "follow_symlinks", Kind: Bool, Default: true},
+			{Name: "create", Kind: Bool, Default: true},
 		}, common...),
 		Run: fileManaged,
 	})

@@ -20,7 +20,7 @@ func init() {
 			{Name: "dir_mode", Kind: String}, {Name: "mode", Kind: String, Doc: "alias of dir_mode"},
 			{Name: "file_mode", Kind: String}, {Name: "makedirs", Kind: Bool, Default: false},
 			{Name: "clean", Kind: Bool, Default: false}, {Name: "recurse", Kind: List},
-			{Name: "exclude_pat", Kind: String}, {Name: "follow_symlinks", Kind: Bool, Default: false},
+			{Name: "exclude_pat", Kind: String},
 		},
 		Run: fileDirectory,
 	})

@@ -243,6 +243,10 @@ l4:
 				if got := readFile(t, filepath.Join(dir, "cfg")); got != want {
 					t.Fatalf("got\n%s\nwant\n%s", got, want)
 				}
+				// file.replace keeps a .bak copy by default, as Salt does.
+				if bak := readFile(t, filepath.Join(dir, "cfg.bak")); !strings.Contains(bak, "key") {
+					t.Fatalf("backup %q", bak)
+				}
 			},
 		},
 		{

@@ -18,9 +18,10 @@ func init() {
 		{Name: "target", Kind: String, Required: true}, {Name: "rev", Kind: String, Default: "HEAD"},
 		{Name: "branch", Kind: String}, {Name: "remote", Kind: String, Default: "origin"},
 		{Name: "force_reset", Kind: Any, Default: false, Doc: "discard local changes / non-fast-forward updates"},
-		{Name: "force_clone", Kind: Bool, Default: false}, {Name: "force_fetch", Kind: Bool, Default: false},
-		{Name: "depth", Kind: Int}, {Name: "user", Kind: String}, {Name: "update_head", Kind: Bool, Default: true},
-		{Name: "fetch_tags", Kind: Bool, Default: true}, {Name: "submodules", Kind: Bool, Default: false},
+		{Name: "force_clone", Kind: Bool, Default: false},
+		{Name: "force_fetch", Kind: Bool, Default: true, Doc: "accepted: fetches are always forced"},
+		{Name: "depth", Kind: Int}, {Name: "user", Kind: String, Doc: "owner given to the checkout"},
+		{Name: "fetch_tags", Kind: Bool, Default: true, Doc: "accepted: tags are always fetched"},
 	}, Run: gitLatest})
 }
 

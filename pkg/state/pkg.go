@@ -14,11 +14,11 @@ func init() {
 	common := []Arg{
 		{Name: "pkgs", Kind: List, Doc: "several packages: names or {name: version}"},
 		{Name: "refresh", Kind: Bool, Default: false, Doc: "update the package metadata first"},
-		{Name: "fromrepo", Kind: String}, {Name: "skip_verify", Kind: Bool}, {Name: "cache_valid_time", Kind: Int},
+		{Name: "skip_verify", Kind: Bool, Doc: "install http(s) sources without a hash"},
 	}
 	Default.Register(&Func{Name: "pkg.installed", Doc: "Ensure packages are installed (at a version).",
 		Args: append([]Arg{{Name: "version", Kind: String}, {Name: "sources", Kind: List, Doc: "[{name: salt:// or local .deb}]"},
-			{Name: "hold", Kind: Bool}, {Name: "reinstall", Kind: Bool, Default: false}}, common...),
+			{Name: "reinstall", Kind: Bool, Default: false}}, common...),
 		Run: pkgInstalled})
 	Default.Register(&Func{Name: "pkg.latest", Doc: "Ensure packages are installed at the newest available version.",
 		Args: common, Run: pkgLatest})

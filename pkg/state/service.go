@@ -11,8 +11,6 @@ func init() {
 	args := []Arg{
 		{Name: "enable", Kind: Bool, Doc: "also enable (true) or disable (false) at boot"},
 		{Name: "reload", Kind: Bool, Default: false, Doc: "mod_watch reloads instead of restarting"},
-		{Name: "full_restart", Kind: Bool, Default: false}, {Name: "init_delay", Kind: Int}, {Name: "timeout", Kind: Int},
-		{Name: "force", Kind: Bool},
 	}
 	Default.Register(&Func{Name: "service.running", Doc: "Ensure a service is running (and optionally enabled).", Args: args, Run: serviceRunning, ModWatch: serviceModWatch})
 	Default.Register(&Func{Name: "service.dead", Doc: "Ensure a service is stopped (and optionally disabled).", Args: args, Run: serviceDead, ModWatch: serviceModWatch})

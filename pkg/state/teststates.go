@@ -41,7 +41,6 @@ func init() {
 			{Name: "changes", Kind: Any, Default: true, Doc: "true, false or \"Random\""},
 			{Name: "result", Kind: Any, Default: true, Doc: "true, false or \"Random\""},
 			{Name: "comment", Kind: String},
-			{Name: "warnings", Kind: Any},
 			{Name: "allow_test_mode_failure", Kind: Bool, Default: false},
 		}, Run: configurableTestState, ModWatch: testModWatch},
 	} {

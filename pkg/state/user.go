@@ -18,7 +18,7 @@ func init() {
 		{Name: "shell", Kind: String}, {Name: "fullname", Kind: String}, {Name: "password", Kind: String, Doc: "crypt(3) hash"},
 		{Name: "empty_password", Kind: Bool, Default: false}, {Name: "system", Kind: Bool, Default: false},
 		{Name: "usergroup", Kind: Bool, Default: true}, {Name: "allow_uid_change", Kind: Bool, Default: false},
-		{Name: "allow_gid_change", Kind: Bool, Default: false}, {Name: "gid_from_name", Kind: Bool},
+		{Name: "allow_gid_change", Kind: Bool, Default: false},
 	}, Run: userPresent})
 	Default.Register(&Func{Name: "user.absent", Doc: "Ensure a local user does not exist.", Args: []Arg{
 		{Name: "purge", Kind: Bool, Default: false}, {Name: "force", Kind: Bool, Default: false},
