@@ -23,6 +23,7 @@ import (
 	"github.com/brine-project/brine/pkg/events"
 	"github.com/brine-project/brine/pkg/jid"
 	"github.com/brine-project/brine/pkg/jobstore"
+	"github.com/brine-project/brine/pkg/jobstore/dbopen"
 	"github.com/brine-project/brine/pkg/keys"
 	"github.com/brine-project/brine/pkg/session"
 	"github.com/brine-project/brine/pkg/target"
@@ -76,8 +77,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Master, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	if m.store, err = openStore(ctx, cfg, log); err != nil {
-		return nil, err
+	if m.store, err = dbopen.Open(ctx, cfg.Database, cfg.DataDir, log); err != nil {
+		return nil, fmt.Errorf("master: %w", err)
 	}
 	m.writer, err = jobstore.NewWriter(m.store, jobstore.WriterOptions{SpoolDir: filepath.Join(cfg.DataDir, "spool"), Logger: log})
 	if err != nil {
