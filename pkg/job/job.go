@@ -64,13 +64,19 @@ type PillarRequest struct {
 	Overrides map[string]any `json:"overrides,omitempty"`
 }
 
-// FileRequest asks for a file's hash (Op "stat"), its content ("read") or a
-// listing ("list") from the master's file server.
+// FileRequest asks for a file's hash (Op "stat"), its content ("read", in
+// chunks of at most FileChunk bytes from Offset) or a listing ("list") from
+// the master's file server.
 type FileRequest struct {
 	Op      string `json:"op"`
 	Saltenv string `json:"saltenv"`
 	Path    string `json:"path"`
+	Offset  int64  `json:"offset,omitempty"`
 }
+
+// FileChunk bounds the file content in one reply, well under the wire's
+// message limit.
+const FileChunk = 4 << 20
 
 // FileReply answers a FileRequest.
 type FileReply struct {

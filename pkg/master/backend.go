@@ -259,6 +259,7 @@ func (b *backend) Health(ctx context.Context) (*types.Health, error) {
 		MinionsConnected: m.hub.Stats().Subscribers, Details: map[string]any{}}
 	st := m.writer.Stats()
 	h.Details["returns_stored"], h.Details["returns_spooled"] = st.Stored, st.Spooled
+	h.Details["file_bytes_served"] = m.fileBytes.Load()
 	if err := m.store.Health(ctx); err != nil {
 		h.Status, h.Store = types.HealthDegraded, err.Error()
 	} else if m.writer.Degraded() {

@@ -39,7 +39,9 @@ type Config struct {
 	FileRoots   map[string][]string `yaml:"file_roots"`
 	PillarRoots map[string][]string `yaml:"pillar_roots"`
 	GitFS       []string            `yaml:"gitfs_remotes"`
-	APITokens   []api.Token         `yaml:"api_tokens"`
+	// GitFSUpdateInterval is how often gitfs remotes are fetched.
+	GitFSUpdateInterval Duration    `yaml:"gitfs_update_interval"`
+	APITokens           []api.Token `yaml:"api_tokens"`
 }
 
 // Duration is a time.Duration written as "30s", "5m" or "90d" in YAML.
@@ -69,6 +71,9 @@ func (c *Config) Defaults() {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 5 * time.Second
+	}
+	if c.GitFSUpdateInterval == 0 {
+		c.GitFSUpdateInterval = time.Minute
 	}
 	if c.FileRoots == nil {
 		c.FileRoots = map[string][]string{"base": {"/srv/salt"}}

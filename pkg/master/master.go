@@ -16,15 +16,18 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/brine-project/brine/pkg/api"
 	"github.com/brine-project/brine/pkg/crypto"
 	"github.com/brine-project/brine/pkg/events"
+	"github.com/brine-project/brine/pkg/fileserver"
 	"github.com/brine-project/brine/pkg/jid"
 	"github.com/brine-project/brine/pkg/jobstore"
 	"github.com/brine-project/brine/pkg/jobstore/dbopen"
 	"github.com/brine-project/brine/pkg/keys"
+	"github.com/brine-project/brine/pkg/pillar"
 	"github.com/brine-project/brine/pkg/session"
 	"github.com/brine-project/brine/pkg/target"
 	"github.com/brine-project/brine/pkg/transport"
@@ -39,24 +42,28 @@ func MinionTopic(id string) string { return "m:" + id }
 
 // Master is one running master. Create it with New, then Run it.
 type Master struct {
-	cfg      Config
-	log      *slog.Logger
-	kp       *crypto.KeyPair
-	keys     *keys.FileStore
-	auth     *session.Authority
-	hub      *transport.Hub
-	store    jobstore.Store
-	writer   *jobstore.Writer
-	bus      *events.Bus
-	jids     *jid.Generator
-	matcher  *target.Matcher
-	jobs     *tracker
-	cache    *minionCache
-	apiSrv   *http.Server
-	apiLn    net.Listener
-	rotateMu sync.Mutex    // one rotation at a time
-	quit     chan struct{} // closed when the master stops
-	ready    chan struct{} // closed once auth is set: requests wait for it
+	cfg     Config
+	log     *slog.Logger
+	kp      *crypto.KeyPair
+	keys    *keys.FileStore
+	auth    *session.Authority
+	hub     *transport.Hub
+	store   jobstore.Store
+	writer  *jobstore.Writer
+	bus     *events.Bus
+	jids    *jid.Generator
+	matcher *target.Matcher
+	jobs    *tracker
+	files   *fileserver.Server
+	pillar  *pillar.Compiler
+	// fileBytes counts file content served to minions (hashes excluded).
+	fileBytes atomic.Uint64
+	cache     *minionCache
+	apiSrv    *http.Server
+	apiLn     net.Listener
+	rotateMu  sync.Mutex    // one rotation at a time
+	quit      chan struct{} // closed when the master stops
+	ready     chan struct{} // closed once auth is set: requests wait for it
 
 	stopOnce sync.Once
 }
@@ -85,6 +92,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Master, error) {
 		m.store.Close()
 		return nil, fmt.Errorf("master: %w", err)
 	}
+	remotes := make([]fileserver.GitRemote, 0, len(cfg.GitFS))
+	for _, u := range cfg.GitFS {
+		remotes = append(remotes, fileserver.GitRemote{URL: u})
+	}
+	// A gitfs remote whose first fetch failed is kept and retried: the
+	// server is usable whenever it is not nil.
+	m.files, err = fileserver.New(fileserver.Config{FileRoots: cfg.FileRoots, GitFS: remotes,
+		CacheDir: filepath.Join(cfg.DataDir, "gitfs"), Logger: log})
+	if m.files == nil {
+		m.closeStores()
+		return nil, fmt.Errorf("master: file server: %w", err)
+	} else if err != nil {
+		log.Warn("file server: some gitfs remotes are not available yet", slog.Any("err", err))
+	}
+	m.pillar = &pillar.Compiler{Roots: cfg.PillarRoots, Matcher: m.matcher, Logger: log,
+		Opts: map[string]any{"id": cfg.ID, "file_roots": cfg.FileRoots, "pillar_roots": cfg.PillarRoots}}
 	m.cache = newMinionCache(m)
 	m.jobs = newTracker(m)
 	m.hub, err = transport.NewHub(transport.HubConfig{
@@ -129,6 +152,7 @@ func (m *Master) Run(ctx context.Context) error {
 	}
 	m.jobs.recover(ctx)
 	go m.keys.Watch(ctx, time.Second)
+	go m.files.Run(ctx, m.cfg.GitFSUpdateInterval)
 	go m.loop(ctx)
 	m.log.Info("master started", slog.String("id", m.cfg.ID),
 		slog.String("publish", m.hub.PublishAddr().String()), slog.String("request", m.hub.RequestAddr().String()),

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/pkg/crypto"
+	"github.com/brine-project/brine/pkg/fileserver"
 	"github.com/brine-project/brine/pkg/grains"
 	"github.com/brine-project/brine/pkg/job"
 	"github.com/brine-project/brine/pkg/module"
@@ -43,6 +44,7 @@ type Minion struct {
 	req     *transport.Requester
 	runner  *runner
 	spool   *spool
+	files   *fileserver.Cache
 	matcher target.Matcher
 
 	mu      sync.RWMutex // guards grains, pillar, authed, subCancel, subAddr
@@ -77,6 +79,7 @@ func New(cfg Config, log *slog.Logger, reg *module.Registry) (*Minion, error) {
 	}
 	m := &Minion{cfg: cfg, log: log, reg: reg, sess: sess, spool: sp, authed: make(chan struct{}),
 		reauth: make(chan time.Duration, 1), kick: make(chan struct{}, 1), pillar: map[string]any{}}
+	m.files = fileserver.NewCache(filepath.Join(cfg.DataDir, "cache"), masterFiles{m})
 	m.runner = newRunner(log, reg, cfg.MaxJobs, sp, m.jobEnv, func(job.Return) { m.kickSender() })
 	return m, nil
 }
