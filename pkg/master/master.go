@@ -141,12 +141,12 @@ func (m *Master) Run(ctx context.Context) error {
 		m.closeStores()
 		return fmt.Errorf("master: %w", err)
 	}
-	close(m.ready)
 	if err := m.startAPI(); err != nil {
 		m.hub.Stop()
 		m.closeStores()
 		return err
 	}
+	close(m.ready)
 	if err := m.cache.load(ctx); err != nil {
 		m.log.Warn("minion cache not loaded", slog.Any("err", err))
 	}
@@ -250,6 +250,10 @@ func (m *Master) startAPI() error {
 	}()
 	return nil
 }
+
+// Ready is closed once the master listens on every port and serves
+// requests; the address accessors below may be called from then on.
+func (m *Master) Ready() <-chan struct{} { return m.ready }
 
 // APIAddr is the address the API listens on (tests bind port 0).
 func (m *Master) APIAddr() string { return m.apiLn.Addr().String() }
