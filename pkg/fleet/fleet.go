@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,10 +87,11 @@ type Member struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run returned
 
-	mu       sync.Mutex // guards auths, refusals, changed
+	mu       sync.Mutex // guards auths, updates, refusals, changed
 	auths    []time.Time
+	updates  []time.Time // session keys handed over without a new auth
 	refusals []time.Time
-	changed  chan struct{} // closed and replaced whenever auths or refusals grow
+	changed  chan struct{} // closed and replaced whenever a list grows
 }
 
 var raiseOnce sync.Once
@@ -247,11 +249,13 @@ func (f *Fleet) API() *client.Client {
 	return f.apiClient
 }
 
-// Members are the fleet's minions in the order they were added.
+// Members are the fleet's minions sorted by id.
 func (f *Fleet) Members() []*Member {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*Member(nil), f.members...)
+	out := append([]*Member(nil), f.members...)
+	f.mu.Unlock()
+	slices.SortFunc(out, func(a, b *Member) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // Member returns the minion called id, or nil.
@@ -388,6 +392,8 @@ func (m *Member) observe(r slog.Record) {
 	switch r.Message {
 	case "authenticated":
 		list = &m.auths
+	case "session key updated":
+		list = &m.updates
 	case "key not accepted by the master":
 		list = &m.refusals
 	default:
@@ -411,6 +417,30 @@ func (m *Member) Auths() []time.Time {
 // authenticated, waiting for it until ctx is done.
 func (m *Member) WaitAuth(ctx context.Context, since time.Time) (time.Time, error) {
 	return m.wait(ctx, since, &m.auths, "authenticate")
+}
+
+// WaitSessionKey returns the first instant after since at which the minion
+// got a session key, by authenticating or by a key update after a rotation.
+func (m *Member) WaitSessionKey(ctx context.Context, since time.Time) (time.Time, error) {
+	for {
+		m.mu.Lock()
+		ch := m.changed
+		first := time.Time{}
+		for _, t := range append(slices.Clone(m.auths), m.updates...) {
+			if t.After(since) && (first.IsZero() || t.Before(first)) {
+				first = t
+			}
+		}
+		m.mu.Unlock()
+		if !first.IsZero() {
+			return first, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("fleet: %s got no session key: %w", m.ID, ctx.Err())
+		}
+	}
 }
 
 // WaitRefused returns the first instant after since at which the master

@@ -18,6 +18,21 @@ func deadline(tb testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
+// eventually polls cond until it holds or ctx is done: for conditions
+// nothing signals.
+func eventually(ctx context.Context, cond func() bool) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
 // ping runs test.ping on tgt through the API, waiting for completion.
 func ping(ctx context.Context, f *fleet.Fleet, tgt string) (*types.JobDetail, error) {
 	return f.API().SubmitJob(ctx, types.JobRequest{Tgt: tgt, Fun: "test.ping", Wait: true, Timeout: 30})
