@@ -142,7 +142,7 @@ func (c *compiler) load(env, sls string) (data any, fromInit bool, url string, e
 }
 
 func (e *Engine) renderInput(env, sls, url string) RenderInput {
-	return RenderInput{Saltenv: env, SLS: sls, Source: url, Grains: e.opts.Grains, Pillar: e.opts.Pillar, Opts: e.opts.Opts}
+	return RenderInput{Saltenv: env, SLS: sls, Source: url, Grains: e.opts.Grains, Pillar: e.opts.Pillar, Opts: e.opts.Opts, Caller: e.deps.Caller}
 }
 
 // render compiles one SLS and, first, what it includes, so that included

@@ -24,6 +24,8 @@ type RenderInput struct {
 	Opts    map[string]any
 	// Vars are extra template variables (file.managed's context/defaults).
 	Vars map[string]any
+	// Caller runs salt['mod.fun'](...) calls (Deps.Caller); may be nil.
+	Caller Caller
 }
 
 // Renderer turns SLS sources into data and file templates into text. The

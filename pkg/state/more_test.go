@@ -120,3 +120,42 @@ func mapOf(k string, v any) *Map {
 	m.Set(k, v)
 	return m
 }
+
+func TestDecodeYAMLAliases(t *testing.T) {
+	laughs := "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n" +
+		"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+	cases := []struct {
+		name, src, wantErr string
+	}{
+		{"self reference", "a: &x [1, *x]\n", "contains itself"},
+		{"billion laughs", laughs, "expands to more than"},
+		{"merge key and order", "base: &b {x: 1, y: 2}\nz:\n  <<: *b\n  w: 3\n", ""},
+		{"leading zero int", "mode: 0644\n", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := DecodeYAML([]byte(tc.src))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := v.(*Map)
+			switch tc.name {
+			case "merge key and order":
+				z := m.Values["z"].(*Map)
+				if strings.Join(z.Keys, ",") != "x,y,w" {
+					t.Fatalf("keys %v", z.Keys)
+				}
+			case "leading zero int":
+				if m.Values["mode"] != int64(644) {
+					t.Fatalf("mode %v", m.Values["mode"])
+				}
+			}
+		})
+	}
+}

@@ -213,23 +213,42 @@ func DecodeYAML(src []byte) (any, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil
 	}
-	return fromNode(doc.Content[0])
+	d := &yamlDecoder{active: map[*yaml.Node]bool{}}
+	return d.fromNode(doc.Content[0])
 }
 
-func fromNode(n *yaml.Node) (any, error) {
+// yamlDecoder guards alias expansion: an anchor that contains itself is an
+// error, and expansion is bounded (a "billion laughs" document must not
+// exhaust memory).
+type yamlDecoder struct {
+	active map[*yaml.Node]bool
+	nodes  int
+}
+
+const maxYAMLNodes = 1 << 20
+
+func (d *yamlDecoder) fromNode(n *yaml.Node) (any, error) {
+	if d.nodes++; d.nodes > maxYAMLNodes {
+		return nil, fmt.Errorf("state: yaml line %d: document expands to more than %d nodes", n.Line, maxYAMLNodes)
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return fromNode(n.Content[0])
+		return d.fromNode(n.Content[0])
 	case yaml.AliasNode:
-		return fromNode(n.Alias)
+		if d.active[n.Alias] {
+			return nil, fmt.Errorf("state: yaml line %d: anchor %q contains itself", n.Line, n.Value)
+		}
+		d.active[n.Alias] = true
+		defer delete(d.active, n.Alias)
+		return d.fromNode(n.Alias)
 	case yaml.MappingNode:
 		m := NewMap()
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			val, err := fromNode(v)
+			val, err := d.fromNode(v)
 			if err != nil {
 				return nil, err
 			}
@@ -249,7 +268,7 @@ func fromNode(n *yaml.Node) (any, error) {
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := fromNode(c)
+			v, err := d.fromNode(c)
 			if err != nil {
 				return nil, err
 			}

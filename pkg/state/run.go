@@ -103,6 +103,7 @@ func (r *runner) run(c *Chunk) *Result {
 	r.num++
 	r.results[c] = res
 	r.out[c.Tag()] = res
+	r.e.log.Debug("state ran", "tag", c.Tag(), "result", res.Result.String(), "changed", len(res.Changes) > 0, "duration_ms", res.Duration)
 	if res.Result == False && (c.Failhard || r.e.opts.Failhard) {
 		r.stopped = true
 	}

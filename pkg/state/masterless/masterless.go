@@ -22,7 +22,9 @@ import (
 // includes and imports through Files, and salt['...'] calls go to Caller.
 type Renderer struct {
 	Files  state.FileClient
-	Caller state.Caller // may be nil: only salt[] functions render answers itself work
+	// Caller answers salt['...'] calls; when nil, the run's caller
+	// (RenderInput.Caller) is used.
+	Caller state.Caller
 }
 
 // loader reads templates from the file client of one environment.
@@ -46,8 +48,11 @@ func (l loader) Load(ctx context.Context, p string) ([]byte, error) {
 
 func (r Renderer) context(in state.RenderInput) render.Context {
 	c := render.Context{Grains: in.Grains, Pillar: in.Pillar, Opts: in.Opts, Saltenv: in.Saltenv, SLS: in.SLS, Extra: in.Vars}
-	if r.Caller != nil {
+	switch {
+	case r.Caller != nil:
 		c.Salt = r.Caller
+	case in.Caller != nil:
+		c.Salt = in.Caller
 	}
 	return c
 }

@@ -109,3 +109,24 @@ func findID(r state.Results, id string) *state.Result {
 	}
 	return nil
 }
+
+type fakeCaller struct{}
+
+func (fakeCaller) Call(_ context.Context, fun string, args []any, _ map[string]any) (any, error) {
+	return fmt.Sprintf("%s(%v)", fun, args), nil
+}
+
+// TestSaltCallsInSLS: salt['...'] in an SLS reaches the run's caller.
+func TestSaltCallsInSLS(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "s.sls"), []byte("n:\n  test.show_notification:\n    - text: \"{{ salt['cmd.run']('uptime') }}\"\n"), 0o644)
+	deps := Deps(map[string][]string{"base": {root}}, nil, "")
+	deps.Caller = fakeCaller{}
+	res, err := state.New(nil, deps, state.Options{}).ApplySLS(context.Background(), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := findID(res, "n"); r == nil || r.Comment != "cmd.run([uptime])" {
+		t.Fatalf("got %+v", r)
+	}
+}
