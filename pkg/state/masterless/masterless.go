@@ -21,7 +21,7 @@ import (
 // Renderer implements state.Renderer with pkg/render; templates load
 // includes and imports through Files, and salt['...'] calls go to Caller.
 type Renderer struct {
-	Files  state.FileClient
+	Files state.FileClient
 	// Caller answers salt['...'] calls; when nil, the run's caller
 	// (RenderInput.Caller) is used.
 	Caller state.Caller
