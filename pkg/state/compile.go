@@ -121,7 +121,7 @@ func (c *compiler) load(env, sls string) (data any, fromInit bool, url string, e
 	for i, p := range slsPaths(sls) {
 		url = "salt://" + p
 		local, gerr := c.e.deps.Files.GetFile(c.ctx, url, env)
-		if errors.Is(gerr, ErrNotFound) {
+		if IsNotFound(gerr) {
 			continue
 		}
 		if gerr != nil {
@@ -155,7 +155,7 @@ func (c *compiler) render(env, sls, from string) {
 	c.done[key] = true
 	data, fromInit, _, err := c.load(env, sls)
 	if err != nil {
-		if from != "" && errors.Is(err, ErrNotFound) {
+		if from != "" && IsNotFound(err) {
 			c.fail("SLS %q included from %q is not available in saltenv %q", sls, from, env)
 			return
 		}

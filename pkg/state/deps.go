@@ -3,6 +3,8 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 
 	"github.com/brine-project/brine/pkg/state/pkgmgr"
@@ -10,8 +12,14 @@ import (
 )
 
 // ErrNotFound is what a FileClient wraps when a salt:// path does not exist
-// in the environment.
-var ErrNotFound = errors.New("state: file not found")
+// in the environment. It wraps fs.ErrNotExist, and a FileClient may wrap
+// fs.ErrNotExist instead (pkg/fileserver does).
+var ErrNotFound = fmt.Errorf("state: file not found: %w", fs.ErrNotExist)
+
+// IsNotFound reports whether err means a missing file.
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, fs.ErrNotExist)
+}
 
 // RenderInput describes what is being rendered, so a Renderer can build the
 // template context (salt, grains, pillar, opts, saltenv, sls, tplfile).

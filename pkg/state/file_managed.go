@@ -316,7 +316,7 @@ func (c *Call) fetchSources(ctx context.Context, v any, sourceHash string, skipV
 			url = scalarString(x)
 		}
 		data, err := c.fetch(ctx, url, hashv == "" && !skipVerify)
-		if errors.Is(err, ErrNotFound) {
+		if IsNotFound(err) {
 			tried = append(tried, url)
 			continue
 		}

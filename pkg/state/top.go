@@ -34,7 +34,7 @@ func (e *Engine) Top(ctx context.Context) (*Map, error) {
 			return nil, fmt.Errorf("state: no file client or renderer configured")
 		}
 		local, err := e.deps.Files.GetFile(ctx, "salt://top.sls", env)
-		if errors.Is(err, ErrNotFound) {
+		if IsNotFound(err) {
 			continue
 		}
 		if err != nil {

@@ -7,7 +7,6 @@ package masterless
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -37,7 +36,7 @@ type loader struct {
 func (l loader) Load(ctx context.Context, p string) ([]byte, error) {
 	p = strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(p, "salt://")), "/")
 	local, err := l.files.GetFile(ctx, "salt://"+p, l.saltenv)
-	if errors.Is(err, state.ErrNotFound) {
+	if state.IsNotFound(err) {
 		return nil, fmt.Errorf("%w: %s", render.ErrNotFound, p)
 	}
 	if err != nil {
