@@ -159,3 +159,30 @@ func TestDecodeYAMLAliases(t *testing.T) {
 		})
 	}
 }
+
+func TestRetry(t *testing.T) {
+	dir := t.TempDir()
+	// Fails until its third call.
+	sls := sub(`
+flaky:
+  cmd.run:
+    - name: echo x >> DIR/n; test $(wc -l < DIR/n) -ge 3
+    - retry:
+        attempts: 5
+        interval: 0
+hopeless:
+  cmd.run:
+    - name: echo y >> DIR/m; false
+    - retry: {attempts: 2, interval: 0}
+`, "DIR", dir)
+	res, err := applyTree(t, map[string]string{"s.sls": sls}, Options{}, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := byID(res, "flaky"); r.Result != True || strings.Count(r.Comment, "Attempt") != 2 {
+		t.Fatalf("flaky: %v %q", r.Result, r.Comment)
+	}
+	if r := byID(res, "hopeless"); r.Result != False || readFile(t, dir+"/m") != "y\ny\n" {
+		t.Fatalf("hopeless: %v %q", r.Result, r.Comment)
+	}
+}

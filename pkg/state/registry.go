@@ -227,7 +227,7 @@ func (a *Args) Strings(name string) []string {
 var globalArgs = map[string]bool{
 	"unless": true, "onlyif": true, "creates": true, "reload_modules": true,
 	"reload_pillar": true, "reload_grains": true, "fire_event": true, "saltenv": true,
-	"__env__": true, "__sls__": true, "__id__": true, "check_cmd": true,
+	"__env__": true, "__sls__": true, "__id__": true, "check_cmd": true, "retry": true,
 }
 
 // bind validates args against f's declaration.

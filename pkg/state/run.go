@@ -249,11 +249,83 @@ func (r *runner) call(c *Chunk, test bool, sfun string) (ret Ret) {
 		call.SFun = sfun
 		return f.ModWatch(r.ctx, call)
 	}
-	ret = f.Run(r.ctx, call)
-	if !test && ret.Result == True {
-		r.e.checkCmd(r.ctx, c, &ret)
+	pol, err := retryPolicy(c)
+	if err != nil {
+		return Ret{Result: False, Comment: err.Error()}
+	}
+	var notes []string
+	for attempt := 1; ; attempt++ {
+		ret = f.Run(r.ctx, call)
+		if !test && ret.Result == True {
+			r.e.checkCmd(r.ctx, c, &ret)
+		}
+		if test || attempt >= pol.attempts || (ret.Result == True) == pol.until {
+			break
+		}
+		notes = append(notes, fmt.Sprintf("Attempt %d: Returned a result of %q, with the following comment: %q", attempt, ret.Result, ret.Comment))
+		t := time.NewTimer(pol.interval)
+		select {
+		case <-r.ctx.Done():
+			t.Stop()
+			ret.Comment += "\n" + r.ctx.Err().Error()
+			return ret
+		case <-t.C:
+		}
+	}
+	if len(notes) > 0 {
+		ret.Comment = strings.Join(append(notes, ret.Comment), "\n")
 	}
 	return ret
+}
+
+// retry is Salt's retry option: attempts (default 2), interval seconds
+// (default 30), until (the result wanted, default True).
+type retry struct {
+	attempts int
+	interval time.Duration
+	until    bool
+}
+
+func retryPolicy(c *Chunk) (retry, error) {
+	p := retry{attempts: 1, until: true}
+	for _, a := range c.Args {
+		if a.Key != "retry" {
+			continue
+		}
+		p.attempts, p.interval = 2, 30*time.Second
+		switch v := a.Val.(type) {
+		case bool:
+			if !v {
+				p.attempts = 1
+			}
+		case *Map:
+			for _, k := range v.Keys {
+				x := v.Values[k]
+				switch k {
+				case "attempts":
+					n, ok := number(x)
+					if !ok || n < 1 {
+						return p, fmt.Errorf("retry: attempts must be a positive number")
+					}
+					p.attempts = int(n)
+				case "interval":
+					n, ok := number(x)
+					if !ok || n < 0 {
+						return p, fmt.Errorf("retry: interval must be a number of seconds")
+					}
+					p.interval = time.Duration(n * float64(time.Second))
+				case "until":
+					p.until = truthy(x)
+				case "splay":
+				default:
+					return p, fmt.Errorf("retry: unknown option %q", k)
+				}
+			}
+		default:
+			return p, fmt.Errorf("retry must be true or a mapping of attempts, interval, until, splay")
+		}
+	}
+	return p, nil
 }
 
 // listeners fires mod_watch, after every state ran, for each state whose
