@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/brine-project/brine/pkg/output"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -269,7 +270,7 @@ func TestOutputFormats(t *testing.T) {
 	})
 	t.Run("colors on a terminal", func(t *testing.T) {
 		r := h.ctlTTY(t, true, nil, "run", "web1", "test.ping")
-		if !strings.Contains(r.stdout, cGreen+"web1:"+cReset) {
+		if !strings.Contains(r.stdout, cGreen+"web1:"+output.Reset) {
 			t.Fatalf("no color: %q", r.stdout)
 		}
 		if r := h.ctlTTY(t, true, nil, "--no-color", "run", "web1", "test.ping"); strings.Contains(r.stdout, "\x1b[") {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/pkg/api/types"
+	"github.com/brine-project/brine/pkg/output"
 )
 
 func cmdMinion(ctx context.Context, a *app, args []string) error {
@@ -42,7 +43,7 @@ func cmdMinion(ctx context.Context, a *app, args []string) error {
 			}
 			fmt.Fprintf(a.stdout, "%s: %s, key %s, last seen %s\n", m.ID, state, m.KeyState, ago(m.LastSeen))
 			fmt.Fprintln(a.stdout, "grains:")
-			fmt.Fprint(a.stdout, indent(renderValue(m.Grains), "    "))
+			fmt.Fprint(a.stdout, output.Indent(output.Value(m.Grains), "    "))
 			return nil
 		})
 	}

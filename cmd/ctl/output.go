@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,25 +8,19 @@ import (
 	"strings"
 
 	"github.com/brine-project/brine/pkg/api/types"
-	"gopkg.in/yaml.v3"
+	"github.com/brine-project/brine/pkg/output"
 )
 
-// ANSI colors, used only when colorOn.
+// ANSI colors, used only when colorOn (see pkg/output).
 const (
-	cReset  = "\x1b[0m"
-	cRed    = "\x1b[31m"
-	cGreen  = "\x1b[32m"
-	cYellow = "\x1b[33m"
-	cCyan   = "\x1b[36m"
-	cBold   = "\x1b[1m"
+	cRed    = output.Red
+	cGreen  = output.Green
+	cYellow = output.Yellow
+	cCyan   = output.Cyan
+	cBold   = output.Bold
 )
 
-func (a *app) color(c, s string) string {
-	if !a.colorOn() {
-		return s
-	}
-	return c + s + cReset
-}
+func (a *app) color(c, s string) string { return output.Style{Color: a.colorOn()}.Paint(c, s) }
 
 func writeJSONDoc(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -37,57 +30,6 @@ func writeJSONDoc(w io.Writer, v any) error {
 		return fmt.Errorf("write json: %w", err)
 	}
 	return nil
-}
-
-// writeYAMLDoc writes v as YAML with JSON's field names (it goes through
-// JSON so that struct tags and json.RawMessage are honored).
-func writeYAMLDoc(w io.Writer, v any) error {
-	g, err := toGeneric(v)
-	if err != nil {
-		return err
-	}
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(g); err != nil {
-		return fmt.Errorf("write yaml: %w", err)
-	}
-	return enc.Close()
-}
-
-func toGeneric(v any) (any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	var g any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&g); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
-	}
-	return numbersToGo(g), nil
-}
-
-// numbersToGo turns json.Number into int64 or float64 so YAML prints them
-// as numbers, not strings.
-func numbersToGo(v any) any {
-	switch t := v.(type) {
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		return f
-	case map[string]any:
-		for k, e := range t {
-			t[k] = numbersToGo(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = numbersToGo(e)
-		}
-	}
-	return v
 }
 
 // jobDoc is the one JSON document run, job show and job wait print.
@@ -127,7 +69,7 @@ func (a *app) printJob(j *types.JobDetail) error {
 	case outJSON:
 		return writeJSONDoc(a.stdout, newJobDoc(j))
 	case outYAML:
-		return writeYAMLDoc(a.stdout, newJobDoc(j))
+		return output.YAML(a.stdout, newJobDoc(j))
 	case outRaw:
 		return a.printRaw(j)
 	case outHighstate:
@@ -168,7 +110,7 @@ func (a *app) printTree(j *types.JobDetail) error {
 			name = a.color(cRed, m+":")
 		}
 		b.WriteString(name + "\n")
-		b.WriteString(indent(renderValue(r.Return), "    "))
+		b.WriteString(output.Indent(output.Value(r.Return), "    "))
 		if !r.Success {
 			fmt.Fprintf(&b, "    %s\n", a.color(cRed, fmt.Sprintf("(retcode %d)", r.Retcode)))
 		}
@@ -206,46 +148,6 @@ func (a *app) summary(j *types.JobDetail) {
 	}
 	fmt.Fprintf(a.stderr, "jid %s: %d expected, %d succeeded, %d failed, %d no return\n",
 		j.JID, len(j.Expected), len(j.Returns)-failed, failed, len(j.NoReturn))
-}
-
-// renderValue renders a return value: strings as they are (command output
-// stays readable), other values as YAML.
-func renderValue(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return "None\n"
-	case string:
-		if t == "" {
-			return "\n"
-		}
-		return strings.TrimSuffix(t, "\n") + "\n"
-	case bool:
-		if t {
-			return "True\n"
-		}
-		return "False\n"
-	}
-	var buf bytes.Buffer
-	if err := writeYAMLDoc(&buf, v); err != nil {
-		return fmt.Sprintf("%v\n", v)
-	}
-	return buf.String()
-}
-
-func indent(s, prefix string) string {
-	lines := strings.SplitAfter(s, "\n")
-	var b strings.Builder
-	for _, l := range lines {
-		if l == "" {
-			continue
-		}
-		if l == "\n" {
-			b.WriteString(l)
-			continue
-		}
-		b.WriteString(prefix + l)
-	}
-	return b.String()
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -299,7 +201,7 @@ func (a *app) printData(v any, human func() error) error {
 	case outJSON:
 		return writeJSONDoc(a.stdout, v)
 	case outYAML:
-		return writeYAMLDoc(a.stdout, v)
+		return output.YAML(a.stdout, v)
 	case outRaw:
 		enc := json.NewEncoder(a.stdout)
 		enc.SetEscapeHTML(false)

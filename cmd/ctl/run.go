@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/pkg/api/types"
+	"github.com/brine-project/brine/pkg/output"
 	"gopkg.in/yaml.v3"
 )
 
@@ -262,7 +263,7 @@ func (a *app) printAsync(job *types.JobDetail) error {
 	case outJSON:
 		return writeJSONDoc(a.stdout, map[string]any{"jid": job.JID, "expected": job.Expected})
 	case outYAML:
-		return writeYAMLDoc(a.stdout, map[string]any{"jid": job.JID, "expected": job.Expected})
+		return output.YAML(a.stdout, map[string]any{"jid": job.JID, "expected": job.Expected})
 	default:
 		fmt.Fprintln(a.stdout, job.JID)
 		if a.tty {

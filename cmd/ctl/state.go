@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/brine-project/brine/pkg/api/types"
+	"github.com/brine-project/brine/pkg/output"
 )
 
 // cmdState submits state.apply, state.sls or state.highstate jobs:
@@ -83,89 +84,6 @@ func cmdState(ctx context.Context, a *app, args []string) error {
 	return a.submit(ctx, req, jf.async)
 }
 
-// stateResult is one entry of a state run's return
-// ("file_|-motd_|-/etc/motd_|-managed": {...}).
-type stateResult struct {
-	key      string
-	id       string
-	fun      string
-	name     string
-	result   *bool // nil: would change (test=True)
-	comment  string
-	changes  any
-	duration float64 // milliseconds, as Salt reports
-	runNum   int
-}
-
-func (s stateResult) failed() bool  { return s.result != nil && !*s.result }
-func (s stateResult) changed() bool { return !isEmpty(s.changes) }
-
-func isEmpty(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return true
-	case map[string]any:
-		return len(t) == 0
-	case []any:
-		return len(t) == 0
-	case string:
-		return t == ""
-	}
-	return false
-}
-
-// parseStates reads a state function's return; ok is false when it is not
-// a map of state results (a render error returns a list of messages).
-func parseStates(ret any) (out []stateResult, ok bool) {
-	m, isMap := ret.(map[string]any)
-	if !isMap {
-		return nil, false
-	}
-	for k, v := range m {
-		e, isMap := v.(map[string]any)
-		if !isMap {
-			return nil, false
-		}
-		s := stateResult{key: k, changes: e["changes"]}
-		parts := strings.Split(k, "_|-")
-		if len(parts) == 4 {
-			s.id, s.name, s.fun = parts[1], parts[2], parts[0]+"."+parts[3]
-		}
-		if id, ok := e["__id__"].(string); ok {
-			s.id = id
-		}
-		if n, ok := e["name"].(string); ok {
-			s.name = n
-		}
-		if r, ok := e["result"].(bool); ok {
-			s.result = &r
-		}
-		s.comment, _ = e["comment"].(string)
-		s.duration, _ = e["duration"].(float64)
-		if n, ok := e["__run_num__"].(float64); ok {
-			s.runNum = int(n)
-		}
-		out = append(out, s)
-	}
-	// Failures first, then changes, then the rest, each in run order.
-	rank := func(s stateResult) int {
-		switch {
-		case s.failed():
-			return 0
-		case s.result == nil || s.changed():
-			return 1
-		}
-		return 2
-	}
-	slices.SortFunc(out, func(x, y stateResult) int {
-		if d := rank(x) - rank(y); d != 0 {
-			return d
-		}
-		return x.runNum - y.runNum
-	})
-	return out, true
-}
-
 // printHighstate prints state runs like Salt's highstate outputter: each
 // failed or changed state in full, unchanged ones in one line, then the
 // per-minion summary. Minions with failures come first.
@@ -183,7 +101,8 @@ func (a *app) printHighstate(j *types.JobDetail) error {
 	})
 	var b strings.Builder
 	for _, m := range minions {
-		a.highstateMinion(&b, m, j.Returns[m])
+		r := j.Returns[m]
+		output.Style{Color: a.colorOn()}.Highstate(&b, m, r.Return, r.Success, r.Retcode)
 	}
 	for _, nr := range j.NoReturn {
 		fmt.Fprintf(&b, "%s\n    %s\n", a.color(cRed, nr.Minion+":"), a.color(cYellow, "Minion did not return. ["+noReturnText(nr.Reason)+"]"))
@@ -193,68 +112,4 @@ func (a *app) printHighstate(j *types.JobDetail) error {
 	}
 	a.summary(j)
 	return nil
-}
-
-func (a *app) highstateMinion(b *strings.Builder, minion string, r types.MinionReturn) {
-	head := a.color(cGreen, minion+":")
-	if !r.Success {
-		head = a.color(cRed, minion+":")
-	}
-	b.WriteString(head + "\n")
-	states, ok := parseStates(r.Return)
-	if !ok {
-		// Render errors and the like: a list of messages, or a string.
-		b.WriteString(a.color(cRed, indent(renderValue(r.Return), "    ")))
-		fmt.Fprintf(b, "    %s\n", a.color(cRed, fmt.Sprintf("(retcode %d)", r.Retcode)))
-		return
-	}
-	var succeeded, changed, failed int
-	var total float64
-	for _, s := range states {
-		total += s.duration
-		c := cGreen
-		switch {
-		case s.failed():
-			failed++
-			c = cRed
-		case s.result == nil:
-			succeeded++
-			c = cYellow
-		case s.changed():
-			succeeded++
-			changed++
-			c = cCyan
-		default:
-			succeeded++
-		}
-		if !s.failed() && s.result != nil && !s.changed() {
-			fmt.Fprintf(b, "  %s\n", a.color(c, fmt.Sprintf("Name: %s - Function: %s - Result: Clean - Duration: %.3f ms", s.name, s.fun, s.duration)))
-			continue
-		}
-		res := "None"
-		if s.result != nil {
-			res = map[bool]string{true: "True", false: "False"}[*s.result]
-		}
-		b.WriteString(a.color(c, "----------\n"))
-		for _, kv := range [][2]string{{"ID", s.id}, {"Function", s.fun}, {"Name", s.name}, {"Result", res},
-			{"Comment", s.comment}, {"Duration", fmt.Sprintf("%.3f ms", s.duration)}} {
-			val := strings.ReplaceAll(kv[1], "\n", "\n              ")
-			fmt.Fprintf(b, "%s\n", a.color(c, fmt.Sprintf("    %8s: %s", kv[0], val)))
-		}
-		if s.changed() {
-			fmt.Fprintf(b, "%s\n", a.color(c, "     Changes:"))
-			b.WriteString(a.color(c, indent(renderValue(s.changes), "              ")))
-		} else {
-			fmt.Fprintf(b, "%s\n", a.color(c, "     Changes:"))
-		}
-	}
-	fmt.Fprintf(b, "\nSummary for %s\n------------\n", minion)
-	fmt.Fprintf(b, "%s\n", a.color(cGreen, fmt.Sprintf("Succeeded: %d", succeeded))+a.color(cCyan, fmt.Sprintf(" (changed=%d)", changed)))
-	fc := cGreen
-	if failed > 0 {
-		fc = cRed
-	}
-	fmt.Fprintf(b, "%s\n------------\n", a.color(fc, fmt.Sprintf("Failed:    %d", failed)))
-	fmt.Fprintf(b, "Total states run: %5d\n", len(states))
-	fmt.Fprintf(b, "Total run time: %9.3f s\n\n", total/1000)
 }
