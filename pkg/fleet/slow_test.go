@@ -2,10 +2,7 @@ package fleet_test
 
 import (
 	"bytes"
-	"context"
 	"net"
-	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,7 +12,6 @@ import (
 
 	"github.com/brine-project/brine/pkg/api/types"
 	"github.com/brine-project/brine/pkg/fleet"
-	"github.com/brine-project/brine/pkg/job"
 	"github.com/brine-project/brine/pkg/master"
 )
 
@@ -49,85 +45,6 @@ func stalledSubscriber(t *testing.T, addr string, topics ...string) net.Conn {
 		}
 	}
 	return nc
-}
-
-// reach counts the minions a job reached (their job hook fired).
-type reach struct {
-	mu    sync.Mutex // guards count, done
-	want  int
-	count map[string]int // jid -> minions reached
-	done  map[string]chan struct{}
-	start map[string]time.Time
-	took  map[string]time.Duration
-}
-
-func newReach(want int) *reach {
-	return &reach{want: want, count: map[string]int{}, done: map[string]chan struct{}{},
-		start: map[string]time.Time{}, took: map[string]time.Duration{}}
-}
-
-// chanLocked returns jid's completion channel.
-func (r *reach) chanLocked(jid string) chan struct{} {
-	ch, ok := r.done[jid]
-	if !ok {
-		ch = make(chan struct{})
-		r.done[jid] = ch
-	}
-	return ch
-}
-
-func (r *reach) hit(_ *fleet.Member, j job.Job) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.count[j.JID]++
-	if r.count[j.JID] == r.want {
-		close(r.chanLocked(j.JID))
-		r.took[j.JID] = time.Since(r.start[j.JID])
-	}
-}
-
-// submit starts a job without waiting, noting when it was submitted.
-func (r *reach) submit(ctx context.Context, f *fleet.Fleet, req types.JobRequest) (string, error) {
-	start := time.Now()
-	d, err := f.API().SubmitJob(ctx, req)
-	if err != nil {
-		return "", err
-	}
-	r.mu.Lock()
-	r.start[d.JID] = start
-	if r.count[d.JID] >= r.want { // reached all before the API answered
-		r.took[d.JID] = time.Since(start)
-	}
-	r.mu.Unlock()
-	return d.JID, nil
-}
-
-// wait blocks until jid reached every minion and returns how long it took
-// from its submission.
-func (r *reach) wait(ctx context.Context, jid string) (time.Duration, error) {
-	r.mu.Lock()
-	ch := r.chanLocked(jid)
-	r.mu.Unlock()
-	select {
-	case <-ch:
-	case <-ctx.Done():
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return 0, &reachError{jid: jid, got: r.count[jid], want: r.want, err: ctx.Err()}
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.took[jid], nil
-}
-
-type reachError struct {
-	jid       string
-	got, want int
-	err       error
-}
-
-func (e *reachError) Error() string {
-	return "job " + e.jid + " reached " + strconv.Itoa(e.got) + " of " + strconv.Itoa(e.want) + " minions: " + e.err.Error()
 }
 
 // TestSlowMinionDoesNotStallFleet: 1,000 minions and one publish-port peer
