@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -172,6 +173,9 @@ func recursePerms(c *Call, dir string, rec []string, a *Args) (map[string]any, e
 	}
 	out := map[string]any{}
 	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if p == dir && errors.Is(err, fs.ErrNotExist) && c.Test {
+			return nil // test=True: the directory would be created empty
+		}
 		if err != nil || p == dir {
 			return err
 		}
@@ -214,6 +218,9 @@ func recursePerms(c *Call, dir string, rec []string, a *Args) (map[string]any, e
 func cleanDir(dir string, keep map[string]bool, test bool) ([]string, error) {
 	var removed []string
 	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if p == dir && errors.Is(err, fs.ErrNotExist) && test {
+			return nil // test=True: the directory would be created empty
+		}
 		if err != nil || p == dir {
 			return err
 		}

@@ -299,7 +299,37 @@ func (r reqRef) matchDecl(d *IDDecl, m *ModDecl) bool {
 	return false
 }
 
+// chunkIndex finds requisite targets without scanning every chunk when the
+// reference is not a glob (large trees have thousands of requisites).
+type chunkIndex struct {
+	byID, byName, bySLS map[string][]*Chunk
+}
+
+func newChunkIndex(chunks []*Chunk) chunkIndex {
+	ix := chunkIndex{byID: map[string][]*Chunk{}, byName: map[string][]*Chunk{}, bySLS: map[string][]*Chunk{}}
+	for _, c := range chunks {
+		ix.byID[c.ID] = append(ix.byID[c.ID], c)
+		ix.byName[c.Name] = append(ix.byName[c.Name], c)
+		ix.bySLS[c.SLS] = append(ix.bySLS[c.SLS], c)
+	}
+	return ix
+}
+
+func (ix chunkIndex) candidates(r reqRef, all []*Chunk) []*Chunk {
+	if strings.ContainsAny(r.target, "*?[") {
+		return all
+	}
+	switch r.module {
+	case "sls":
+		return ix.bySLS[r.target]
+	case "id":
+		return ix.byID[r.target]
+	}
+	return append(append([]*Chunk{}, ix.byID[r.target]...), ix.byName[r.target]...)
+}
+
 func resolveRequisites(chunks []*Chunk) []error {
+	idx := newChunkIndex(chunks)
 	var errs []error
 	addDep := func(c *Chunk, kind string, t *Chunk) {
 		for _, d := range c.deps {
@@ -320,9 +350,9 @@ func resolveRequisites(chunks []*Chunk) []error {
 			}
 			for _, ref := range refs {
 				var found []*Chunk
-				for _, t := range chunks {
+				for _, t := range idx.candidates(ref, chunks) {
 					if t != c && ref.match(t) {
-						found = append(found, t)
+						found = appendUnique(found, t)
 					}
 				}
 				if len(found) == 0 {
