@@ -70,3 +70,20 @@ say "a command that fails on the web servers only: exit status 1"
 ctl run -C 'web* and G@role:web' cmd.run 'exit 3' || echo "(brinectl exited $?)"
 say "job history, from the embedded job store"
 ctl job list --out table
+
+say "apply the example state tree to web1 through the master (files land under $D/web1-root)"
+ctl state apply web1 exclude=web.users "pillar={\"demo\": {\"prefix\": \"$D/web1-root\"}}" --out highstate
+say "apply it again: nothing left to change"
+ctl state apply web1 exclude=web.users "pillar={\"demo\": {\"prefix\": \"$D/web1-root\"}}" --out json | grep -c '"changes": {}' | sed 's/^/states with no changes: /'
+
+say "masterless, as CI tests a highstate: brine-minion --local state.apply test=True"
+cat > "$D/local.yaml" <<YAML
+id: ci-web
+data_dir: $D/local
+file_roots: {base: [$PWD/states]}
+pillar_roots: {base: [$PWD/pillar]}
+grains: {roles: [web]}
+YAML
+echo "\$ brine-minion --local -c local.yaml state.apply exclude=web.users test=True"
+"$B/brine-minion" --local -c "$D/local.yaml" state.apply exclude=web.users test=True "pillar={\"demo\": {\"prefix\": \"$D/local-root\"}}" >"$D/local.out" || true
+tail -8 "$D/local.out"
