@@ -70,6 +70,13 @@ func (c *Call) manageFile(s managedSpec) (map[string]any, error) {
 	if err := checkPerms(s.perms); err != nil {
 		return nil, err
 	}
+	// A symlink is followed: its target is managed (Salt's default
+	// follow_symlinks=True), not replaced by a regular file.
+	if li, err := os.Lstat(s.path); err == nil && li.Mode()&os.ModeSymlink != 0 {
+		if real, err := filepath.EvalSymlinks(s.path); err == nil {
+			s.path = real
+		}
+	}
 	fi, err := os.Stat(s.path)
 	exists := err == nil
 	if err != nil && !os.IsNotExist(err) {

@@ -67,6 +67,8 @@ conf:
 			name: "managed contents with diff and backup, list of sources",
 			setup: func(t *testing.T, dir string) {
 				os.WriteFile(filepath.Join(dir, "a.txt"), []byte("one\ntwo\nthree\n"), 0o600)
+				os.WriteFile(filepath.Join(dir, "real.txt"), []byte("old\n"), 0o644)
+				os.Symlink("real.txt", filepath.Join(dir, "link.txt"))
 			},
 			sls: `
 a:
@@ -84,6 +86,10 @@ b:
       - salt://missing.txt
       - salt://present.txt
     - source_hash: sha256=edeaaff3f1774ad2888673770c6d64097e391bc362d7d6fb34982ddf0efd18cb
+via-link:
+  file.managed:
+    - name: DIR/link.txt
+    - contents: through the link
 c:
   file.managed:
     - name: DIR/c.txt
@@ -105,6 +111,9 @@ c:
 				}
 				if got := readFile(t, filepath.Join(dir, "b.txt")); got != "abc\n" {
 					t.Fatalf("b %q", got)
+				}
+				if got := readFile(t, filepath.Join(dir, "real.txt")); got != "through the link\n" || modeOf(t, filepath.Join(dir, "link.txt"))&os.ModeSymlink == 0 {
+					t.Fatalf("symlink not followed: real.txt %q", got)
 				}
 				if got := readFile(t, filepath.Join(dir, "c.txt")); got != "x\ny\n" {
 					t.Fatalf("c %q", got)
