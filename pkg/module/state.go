@@ -46,8 +46,8 @@ func init() {
 	Default.Register(&Func{Name: "state.show_top", Doc: "Return the SLS the top file assigns to this minion, per environment.",
 		Args: runArgs, Run: stateShow("top")})
 	Default.Register(&Func{Name: "state.running", Doc: "Return the state run in progress on this minion, if any.",
-		Run: func(context.Context, *Env, *Args) (any, error) {
-			cur := state.Runs.Current()
+		Run: func(_ context.Context, env *Env, _ *Args) (any, error) {
+			cur := state.LockFor(env.MinionID).Current()
 			if cur.JID == "" {
 				return []any{}, nil
 			}
@@ -128,9 +128,9 @@ func stateRun(fun string) func(ctx context.Context, env *Env, a *Args) (any, err
 		if !a.Bool("concurrent") {
 			var release func()
 			if a.Bool("queue") {
-				release, err = state.Runs.Acquire(ctx, env.JID, fun)
+				release, err = state.LockFor(env.MinionID).Acquire(ctx, env.JID, fun)
 			} else {
-				release, err = state.Runs.TryAcquire(env.JID, fun)
+				release, err = state.LockFor(env.MinionID).TryAcquire(env.JID, fun)
 			}
 			var busy *state.ErrBusy
 			if errors.As(err, &busy) {

@@ -117,7 +117,15 @@ func TestStateFunctions(t *testing.T) {
 
 func TestStateQueue(t *testing.T) {
 	env := stateEnv(t, stateTree)
-	release, err := state.Runs.TryAcquire("20261122000000000099", "state.apply")
+	release, err := state.LockFor(env.MinionID).TryAcquire("20261122000000000099", "state.apply")
+	// Another minion in the same process is not blocked.
+	other := stateEnv(t, stateTree)
+	other.MinionID = "web2"
+	if v, err := Default.Call(context.Background(), other, "state.sls", []any{"web"}, nil); err != nil {
+		t.Fatal(err)
+	} else if _, code := RetcodeOf(v, err); code != 0 {
+		t.Fatalf("web2 blocked by web1's run: %v", v)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,8 +36,18 @@ func (e *ErrBusy) Error() string {
 // NewRunLock returns an unlocked RunLock.
 func NewRunLock() *RunLock { return &RunLock{slot: make(chan struct{}, 1)} }
 
-// Runs is the lock the state.* execution functions share in a process.
-var Runs = NewRunLock()
+// locks holds one RunLock per minion id, so several minions in one
+// process (tests, a multi-minion daemon) do not block each other.
+var locks sync.Map // minion id → *RunLock
+
+// LockFor returns the state-run lock of minion id.
+func LockFor(id string) *RunLock {
+	if l, ok := locks.Load(id); ok {
+		return l.(*RunLock)
+	}
+	l, _ := locks.LoadOrStore(id, NewRunLock())
+	return l.(*RunLock)
+}
 
 // TryAcquire takes the lock for jid or returns *ErrBusy naming the run
 // that holds it.
