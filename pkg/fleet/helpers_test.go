@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -19,6 +20,20 @@ func deadline(tb testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	tb.Cleanup(cancel)
 	return ctx
+}
+
+// memDir is a tmpfs for the fleet's data dirs when the machine has one:
+// these tests are about transport and keys, and a thousand in-process
+// minions fsyncing their return spools to one disk would measure the disk.
+func memDir() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", "brine-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return "/dev/shm"
+		}
+	}
+	return ""
 }
 
 // eventually polls cond until it holds or ctx is done: for conditions

@@ -13,7 +13,7 @@ import (
 // minions' jittered backoff rather than landing as one herd.
 func TestMasterRestartFleet(t *testing.T) {
 	const n = 100
-	f := fleet.Start(t, n, fleet.Options{AutoAccept: true})
+	f := fleet.Start(t, n, fleet.Options{AutoAccept: true, Dir: memDir()})
 	ctx := deadline(t, 60*time.Second)
 	d, err := ping(ctx, f, "*")
 	if err != nil {

@@ -22,7 +22,7 @@ func dropped(s session.Stats) uint64 { return s.UnknownKey + s.Undecryptable }
 // bytes, while the accepted minions re-authenticate and keep working.
 func TestRejectedAndDeletedMinionCannotRead(t *testing.T) {
 	t.Parallel()
-	f := fleet.Start(t, 5, fleet.Options{})
+	f := fleet.Start(t, 5, fleet.Options{Dir: memDir()})
 	ctx := deadline(t, 60*time.Second)
 	ms := f.Members()
 	accepted, rejected, deleted := ms[:3], ms[3], ms[4]
