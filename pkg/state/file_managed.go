@@ -331,6 +331,11 @@ func (c *Call) fetchSources(ctx context.Context, v any, sourceHash string, skipV
 			return nil, url, err
 		}
 		if hashv != "" && !skipVerify {
+			if strings.Contains(hashv, "://") || strings.HasPrefix(hashv, "/") {
+				if hashv, err = c.hashFromFile(ctx, hashv, url); err != nil {
+					return nil, url, err
+				}
+			}
 			if err := verifyHash(data, hashv, url); err != nil {
 				return nil, url, err
 			}
@@ -386,6 +391,40 @@ func (c *Call) fetch(ctx context.Context, url string, noHash bool) ([]byte, erro
 		}
 		return data, err
 	}
+}
+
+// hashFromFile reads a source_hash given as a file (salt://, http(s) or a
+// path), as sha256sum writes them: the line naming the source's file name,
+// or the only digest in the file.
+func (c *Call) hashFromFile(ctx context.Context, hashURL, source string) (string, error) {
+	data, err := c.fetch(ctx, hashURL, false)
+	if err != nil {
+		return "", fmt.Errorf("unable to read source_hash file %s: %w", hashURL, err)
+	}
+	base := filepath.Base(strings.TrimSuffix(source, "/"))
+	var only []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !isHex(f[0]) {
+			continue
+		}
+		if len(f) > 1 && strings.TrimPrefix(filepath.Base(f[len(f)-1]), "*") == base {
+			return f[0], nil
+		}
+		only = append(only, f[0])
+	}
+	if len(only) == 1 {
+		return only[0], nil
+	}
+	return "", fmt.Errorf("source_hash file %s has no digest for %s", hashURL, base)
+}
+
+func isHex(s string) bool {
+	if len(s) < 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 // verifyHash checks "sha256=hex", "md5=hex", ... or a bare hex digest

@@ -123,6 +123,19 @@ func fileDirectory(_ context.Context, c *Call) Ret {
 			}
 			keep[p+string(filepath.Separator)+"*"] = true
 		}
+		if ex := a.String("exclude_pat"); ex != "" {
+			// exclude_pat protects matching files from clean, as in Salt.
+			filepath.WalkDir(name, func(p string, _ fs.DirEntry, err error) error {
+				if err == nil && p != name && !patAllows(strings.TrimPrefix(p, name+"/"), "", ex) {
+					keep[p] = true
+					keep[p+string(filepath.Separator)+"*"] = true
+					for d := filepath.Dir(p); d != name && d != "/"; d = filepath.Dir(d) {
+						keep[d] = true
+					}
+				}
+				return nil
+			})
+		}
 		removed, err := cleanDir(name, keep, c.Test)
 		if err != nil {
 			return Ret{Result: False, Comment: err.Error(), Changes: ch}

@@ -8,7 +8,7 @@ import (
 )
 
 // Requisite kinds as written in SLS files.
-var requisiteKinds = []string{"require", "watch", "onchanges", "onfail", "prereq", "listen", "use", "require_any", "watch_any", "onchanges_any", "onfail_any"}
+var requisiteKinds = []string{"require", "watch", "onchanges", "onfail", "prereq", "listen", "use", "require_any", "watch_any", "onchanges_any", "onfail_any", "onchanges_all", "onfail_all"}
 
 func isRequisiteKey(k string) bool {
 	k = strings.TrimSuffix(k, "_in")

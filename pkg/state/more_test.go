@@ -63,6 +63,25 @@ after:
     - watch:
       - test: /etc/*.conf
 `, "files=True files=True after=True", map[string]string{"after": "Watch statement fired."}},
+		{"onchanges_all and onfail_all", `
+c1: {test.succeed_with_changes: []}
+c2: {test.succeed_without_changes: []}
+f1: {test.fail_without_changes: []}
+f2: {test.fail_without_changes: []}
+all_changed:
+  test.nop:
+    - onchanges_all: [c1, c2]
+one_changed:
+  test.nop:
+    - onchanges_all: [c1]
+all_failed:
+  test.nop:
+    - onfail_all: [f1, f2]
+not_all_failed:
+  test.nop:
+    - onfail_all: [f1, c2]
+`, "c1=True c2=True f1=False f2=False all_changed=True one_changed=True all_failed=True not_all_failed=True",
+			map[string]string{"all_changed": "not all of the onchanges reqs changed", "one_changed": "Success!", "all_failed": "Success!", "not_all_failed": "onfail req did not change"}},
 		{"chain of onfail and onchanges", `
 try: {test.fail_with_changes: []}
 fallback:

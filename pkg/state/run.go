@@ -138,6 +138,7 @@ func (r *runner) evaluate(c *Chunk) *Result {
 	met := map[string]bool{}
 	change := false
 	anyOK := map[string]bool{}
+	missed := map[string]bool{} // an _all requisite with a target that did not qualify
 	for _, d := range c.deps {
 		has[d.kind] = true
 		var res *Result
@@ -154,6 +155,11 @@ func (r *runner) evaluate(c *Chunk) *Result {
 		case "onfail":
 			if res.Result == False {
 				met["onfail"] = true
+			}
+			continue
+		case "onfail_all":
+			if res.Result != False {
+				missed["onfail_all"] = true
 			}
 			continue
 		case "require_any", "watch_any":
@@ -180,6 +186,10 @@ func (r *runner) evaluate(c *Chunk) *Result {
 			if len(res.Changes) > 0 {
 				met["onchanges"] = true
 			}
+		case "onchanges_all":
+			if len(res.Changes) == 0 {
+				missed["onchanges_all"] = true
+			}
 		case "watch":
 			if len(res.Changes) > 0 {
 				change = true
@@ -200,10 +210,12 @@ func (r *runner) evaluate(c *Chunk) *Result {
 		return notRun(False, "One or more requisite failed: "+strings.Join(failed, ", "))
 	case has["prereq"] && !met["prereq"]:
 		return notRun(True, "No changes detected")
-	case has["onfail"] && !met["onfail"]:
+	case has["onfail"] && !met["onfail"], missed["onfail_all"]:
 		return notRun(True, "State was not run because onfail req did not change")
 	case has["onchanges"] && !met["onchanges"]:
 		return notRun(True, "State was not run because none of the onchanges reqs changed")
+	case missed["onchanges_all"]:
+		return notRun(True, "State was not run because not all of the onchanges reqs changed")
 	}
 	ret := r.call(c, r.e.opts.Test, "")
 	if change && len(ret.Changes) == 0 && !ret.SkipWatch && ret.Result != False {

@@ -1,0 +1,154 @@
+package state
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeCaller answers execution-function calls for onlyif/unless.
+type fakeCaller struct{ calls []string }
+
+func (f *fakeCaller) Call(_ context.Context, fun string, args []any, kw map[string]any) (any, error) {
+	f.calls = append(f.calls, fmt.Sprintf("%s %v %v", fun, args, kw))
+	switch fun {
+	case "file.file_exists":
+		_, err := os.Stat(fmt.Sprint(args[0]))
+		return err == nil, nil
+	case "test.false":
+		return false, nil
+	}
+	return nil, fmt.Errorf("unknown function %s", fun)
+}
+
+func TestConditionFunctions(t *testing.T) {
+	caller := &fakeCaller{}
+	files := writeTree(t, map[string]string{"s.sls": `
+runs:
+  test.succeed_with_changes:
+    - onlyif:
+      - fun: file.file_exists
+        args: [/etc/hostname]
+skipped:
+  test.succeed_with_changes:
+    - unless:
+      - fun: file.file_exists
+        args: [/etc/hostname]
+also_skipped:
+  test.succeed_with_changes:
+    - onlyif:
+      - fun: test.false
+broken:
+  test.succeed_with_changes:
+    - onlyif:
+      - fun: no.such
+`})
+	res, err := New(nil, Deps{Files: files, Renderer: YAMLRenderer{}, Caller: caller}, Options{}).ApplySLS(context.Background(), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"runs": "Success!", "skipped": "unless condition is true", "also_skipped": "onlyif condition is false", "broken": "unknown function no.such"}
+	for id, c := range want {
+		if r := byID(res, id); r == nil || !strings.Contains(r.Comment, c) {
+			t.Errorf("%s: %q, want %q", id, commentOf(r), c)
+		}
+	}
+	if r := byID(res, "broken"); r.Result != False {
+		t.Error("a failing condition function must fail the state")
+	}
+	if len(caller.calls) != 4 {
+		t.Errorf("calls %v", caller.calls)
+	}
+}
+
+func TestFileSourcesHTTPAndPillar(t *testing.T) {
+	body := "downloaded\n"
+	sum := sha256.Sum256([]byte(body))
+	digest := hex.EncodeToString(sum[:])
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/app.tar":
+			fmt.Fprint(w, body)
+		case "/SHA256SUMS":
+			fmt.Fprintf(w, "%s  other.tar\n%s  app.tar\n", strings.Repeat("0", 64), digest)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "d/keep.d"), 0o755)
+	for _, f := range []string{"d/x.log", "d/y.txt", "d/keep.d/z.txt"} {
+		os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+	}
+	files := map[string]string{"s.sls": sub(`
+inline:
+  file.managed:
+    - name: DIR/a
+    - source: URL/app.tar
+    - source_hash: sha256=HASH
+hashfile:
+  file.managed:
+    - name: DIR/b
+    - source: URL/app.tar
+    - source_hash: URL/SHA256SUMS
+nohash:
+  file.managed:
+    - name: DIR/c
+    - source: URL/app.tar
+fallback:
+  file.managed:
+    - name: DIR/e
+    - source:
+      - URL/missing
+      - URL/app.tar
+    - skip_verify: true
+frompillar:
+  file.managed:
+    - name: DIR/p
+    - contents_pillar: app:secret
+    - mode: 600
+cleaned:
+  file.directory:
+    - name: DIR/d
+    - clean: true
+    - exclude_pat: '*.log'
+`, "DIR", dir, "URL", srv.URL, "HASH", digest)}
+	opts := Options{Pillar: map[string]any{"app": map[string]any{"secret": "s3cret"}}}
+	res, err := New(nil, Deps{Files: writeTree(t, files), Renderer: YAMLRenderer{}}, opts).ApplySLS(context.Background(), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"inline": "", "hashfile": "", "fallback": "", "frompillar": "", "cleaned": "", "nohash": "source_hash"} {
+		r := byID(res, id)
+		if want == "" && r.Result != True || want != "" && (r.Result != False || !strings.Contains(r.Comment, want)) {
+			t.Errorf("%s: %v %q", id, r.Result, r.Comment)
+		}
+	}
+	for f, want := range map[string]string{"a": body, "b": body, "e": body, "p": "s3cret\n"} {
+		if got := readFile(t, filepath.Join(dir, f)); got != want {
+			t.Errorf("%s = %q", f, got)
+		}
+	}
+	for f, exists := range map[string]bool{"d/x.log": true, "d/y.txt": false, "d/keep.d": false} {
+		if _, err := os.Stat(filepath.Join(dir, f)); (err == nil) != exists {
+			t.Errorf("%s exists=%v, want %v", f, err == nil, exists)
+		}
+	}
+	// A wrong digest fails.
+	bad := map[string]string{"s.sls": sub("w:\n  file.managed:\n    - name: DIR/w\n    - source: URL/app.tar\n    - source_hash: md5=00000000000000000000000000000000\n", "DIR", dir, "URL", srv.URL)}
+	res, err = New(nil, Deps{Files: writeTree(t, bad), Renderer: YAMLRenderer{}}, Options{}).ApplySLS(context.Background(), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := byID(res, "w"); r.Result != False || !strings.Contains(r.Comment, "does not match") {
+		t.Fatalf("bad hash: %+v", r)
+	}
+}
