@@ -3,7 +3,6 @@ package minion
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -80,12 +79,14 @@ func (r *runner) Start(ctx context.Context, j job.Job) {
 	r.mu.Unlock()
 	go func() {
 		defer cancel()
+		acquired := false
 		select {
 		case r.slots <- struct{}{}:
-		case <-jctx.Done():
+			acquired = true
+		case <-jctx.Done(): // killed while waiting for a slot
 		}
 		ret := r.run(jctx, &j)
-		if jctx.Err() == nil || errors.Is(context.Cause(jctx), context.Canceled) {
+		if acquired {
 			<-r.slots
 		}
 		r.mu.Lock()
