@@ -152,3 +152,67 @@ cleaned:
 		t.Fatalf("bad hash: %+v", r)
 	}
 }
+
+type echoCaller struct{}
+
+func (echoCaller) Call(_ context.Context, fun string, args []any, kw map[string]any) (any, error) {
+	if fun == "test.fail" {
+		return map[string]any{"result": false}, nil
+	}
+	if fun == "no.such" {
+		return nil, fmt.Errorf("unknown function %q", fun)
+	}
+	return fmt.Sprintf("%s%v%v", fun, args, kw), nil
+}
+
+func TestModuleRun(t *testing.T) {
+	files := writeTree(t, map[string]string{"s.sls": `
+new_style:
+  module.run:
+    - service.restart:
+      - nginx
+      - no_block: true
+legacy:
+  module.run:
+    - name: service.restart
+    - m_name: nginx
+fails:
+  module.run:
+    - test.fail: []
+missing:
+  module.run:
+    - no.such: []
+trigger: {test.succeed_with_changes: []}
+watcher:
+  module.run:
+    - test.echo: [hi]
+    - watch: [trigger]
+`})
+	res, err := New(nil, Deps{Files: files, Renderer: YAMLRenderer{}, Caller: echoCaller{}}, Options{}).ApplySLS(context.Background(), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		result  Tri
+		changes string
+	}{
+		"new_style": {True, "service.restart[nginx]map[no_block:true]"},
+		"legacy":    {True, "service.restart[]map[name:nginx]"},
+		"fails":     {False, ""},
+		"missing":   {False, ""},
+		"watcher":   {True, "test.echo[hi]map[]"},
+	}
+	for id, want := range cases {
+		r := byID(res, id)
+		if r.Result != want.result || want.changes != "" && fmt.Sprint(r.Changes) != fmt.Sprintf("map[%s:%s]", strings.SplitN(want.changes, "[", 2)[0], want.changes) {
+			t.Errorf("%s: %v %v %q", id, r.Result, r.Changes, r.Comment)
+		}
+	}
+	res, err = New(nil, Deps{Files: files, Renderer: YAMLRenderer{}, Caller: echoCaller{}}, Options{Test: true}).ApplySLS(context.Background(), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := byID(res, "new_style"); r.Result != None || r.Comment != "Function service.restart to be executed." {
+		t.Fatalf("test mode: %+v", r)
+	}
+}
