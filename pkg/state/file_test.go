@@ -259,6 +259,62 @@ l4:
 			},
 		},
 		{
+			name: "serialize copy comment uncomment blockreplace exists",
+			setup: func(t *testing.T, dir string) {
+				os.WriteFile(filepath.Join(dir, "src"), []byte("copied\n"), 0o600)
+				os.WriteFile(filepath.Join(dir, "conf"), []byte("PermitRootLogin yes\n#Banner /etc/issue\n# BEGIN brine\nold\n# END brine\n"), 0o644)
+			},
+			sls: `
+ser-json:
+  file.serialize:
+    - name: DIR/data.json
+    - formatter: json
+    - dataset: {b: [1, 2], a: "x<y"}
+ser-yaml:
+  file.serialize:
+    - name: DIR/data.yaml
+    - dataset_pillar: web
+cp:
+  file.copy:
+    - name: DIR/dst
+    - source: DIR/src
+    - preserve: true
+com:
+  file.comment:
+    - name: DIR/conf
+    - regex: ^PermitRootLogin
+uncom:
+  file.uncomment:
+    - name: DIR/conf
+    - regex: Banner
+block:
+  file.blockreplace:
+    - name: DIR/conf
+    - marker_start: "# BEGIN brine"
+    - marker_end: "# END brine"
+    - content: |
+        new line 1
+        new line 2
+there: {file.exists: [{name: DIR/src}]}
+gone: {file.missing: [{name: DIR/nothing}]}
+`,
+			check: func(t *testing.T, dir string, first Results) {
+				if got := readFile(t, filepath.Join(dir, "data.json")); got != "{\n  \"a\": \"x<y\",\n  \"b\": [\n    1,\n    2\n  ]\n}\n" {
+					t.Fatalf("json %q", got)
+				}
+				if got := readFile(t, filepath.Join(dir, "data.yaml")); got != "port: 8080\n" {
+					t.Fatalf("yaml %q", got)
+				}
+				if readFile(t, filepath.Join(dir, "dst")) != "copied\n" || modeOf(t, filepath.Join(dir, "dst")).Perm() != 0o600 {
+					t.Fatal("copy")
+				}
+				want := "#PermitRootLogin yes\nBanner /etc/issue\n# BEGIN brine\nnew line 1\nnew line 2\n# END brine\n"
+				if got := readFile(t, filepath.Join(dir, "conf")); got != want {
+					t.Fatalf("conf %q", got)
+				}
+			},
+		},
+		{
 			name:  "recurse from salt:// with clean",
 			extra: map[string]string{"site/index.html": "hi\n", "site/css/a.css": "a{}\n", "site/skip.tmp": "x"},
 			setup: func(t *testing.T, dir string) {

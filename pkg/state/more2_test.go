@@ -216,3 +216,21 @@ watcher:
 		t.Fatalf("test mode: %+v", r)
 	}
 }
+
+func TestFileTouch(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{"s.sls": sub("t:\n  file.touch:\n    - name: DIR/a/b\n    - makedirs: true\n    - mtime: 1000000000\n", "DIR", dir)}
+	for i, key := range []string{"new", "touched"} {
+		res, err := applyTree(t, files, Options{}, "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := byID(res, "t"); r.Result != True || r.Changes[key] == nil {
+			t.Fatalf("run %d: %+v", i, r)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "a/b"))
+	if err != nil || fi.ModTime().Unix() != 1000000000 {
+		t.Fatalf("mtime %v %v", fi, err)
+	}
+}
