@@ -234,3 +234,42 @@ func TestFileTouch(t *testing.T) {
 		t.Fatalf("mtime %v %v", fi, err)
 	}
 }
+
+func TestSSHAuth(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	// Use root with a config path inside a temp dir, so no real
+	// authorized_keys is touched.
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ssh/authorized_keys")
+	os.MkdirAll(filepath.Dir(cfg), 0o700)
+	os.WriteFile(cfg, []byte("# keep me\nssh-ed25519 AAAAold old@host\n"), 0o600)
+	files := map[string]string{"s.sls": sub(`
+k1:
+  ssh_auth.present:
+    - name: AAAAB3NzaC1yc2EAAAADAQABAAABAQC1
+    - user: root
+    - comment: alice@laptop
+    - config: CFG
+k2:
+  ssh_auth.present:
+    - name: 'no-pty ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI2 bob@desk'
+    - user: root
+    - config: CFG
+old:
+  ssh_auth.absent:
+    - name: AAAAold
+    - user: root
+    - config: CFG
+`, "CFG", cfg)}
+	first, _ := twice(t, files, Options{})
+	mustOK(t, first)
+	want := "# keep me\nssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC1 alice@laptop\nno-pty ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI2 bob@desk\n"
+	if got := readFile(t, cfg); got != want {
+		t.Fatalf("got %q", got)
+	}
+	if r := byID(first, "old"); r.Changes["AAAAold"] != "Removed" {
+		t.Fatalf("absent: %+v", r)
+	}
+}
