@@ -55,7 +55,7 @@ func TestMasterRestartFleet(t *testing.T) {
 	s := summarise(times)
 	t.Logf("re-authentication after restart, %d minions: %v", n, s)
 	// A herd (no jitter) lands within a few milliseconds; the minions'
-	// backoff jitter spreads them over hundreds.
+	// backoff jitter spreads them over a hundred or more.
 	if s.max-s.min < 50*time.Millisecond || s.stddev < 10*time.Millisecond {
 		t.Fatalf("reconnects not spread: %v", s)
 	}

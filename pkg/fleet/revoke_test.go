@@ -1,6 +1,8 @@
 package fleet_test
 
 import (
+	"context"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -19,14 +21,25 @@ func dropped(s session.Stats) uint64 { return s.UnknownKey + s.Undecryptable }
 // deletes another's (auto_accept off, so the deleted one comes back only as
 // pending). The master rotates the session key; from then on neither runs a
 // job nor can open a publish, though both stay connected and receive the
-// bytes, while the accepted minions re-authenticate and keep working.
+// bytes, while the accepted minions get the new key and keep working.
 func TestRejectedAndDeletedMinionCannotRead(t *testing.T) {
 	t.Parallel()
 	f := fleet.Start(t, 5, fleet.Options{Dir: memDir()})
 	ctx := deadline(t, 60*time.Second)
 	ms := f.Members()
-	accepted, rejected, deleted := ms[:3], ms[3], ms[4]
-	revokedMs := []*fleet.Member{rejected, deleted}
+	accepted := ms[:3]
+	revocations := []struct {
+		name   string
+		m      *fleet.Member
+		revoke func(context.Context, string) error
+	}{
+		{"rejected", ms[3], func(ctx context.Context, id string) error { _, err := f.API().RejectKey(ctx, id); return err }},
+		{"deleted", ms[4], f.API().DeleteKey},
+	}
+	var revokedMs []*fleet.Member
+	for _, r := range revocations {
+		revokedMs = append(revokedMs, r.m)
+	}
 
 	d, err := ping(ctx, f, "*")
 	if err != nil {
@@ -44,11 +57,10 @@ func TestRejectedAndDeletedMinionCannotRead(t *testing.T) {
 		mu.Unlock()
 	})
 	revoked := time.Now()
-	if _, err := f.API().RejectKey(ctx, rejected.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.API().DeleteKey(ctx, deleted.ID); err != nil {
-		t.Fatal(err)
+	for _, r := range revocations {
+		if err := r.revoke(ctx, r.m.ID); err != nil {
+			t.Fatalf("%s %s: %v", r.name, r.m.ID, err)
+		}
 	}
 	hub := f.Master().Hub()
 	before := map[string]uint64{}
@@ -95,24 +107,26 @@ func TestRejectedAndDeletedMinionCannotRead(t *testing.T) {
 		checkAllReturned(t, d, accepted)
 		jobs++
 	}
-	// Each revoked minion received every publish and dropped it.
-	for _, m := range revokedMs {
-		if err := eventually(ctx, func() bool { return dropped(m.Minion.Stats()) >= before[m.ID]+uint64(jobs) }); err != nil {
-			t.Fatalf("%s counted %d undecryptable/unknown-key drops, want %d: %v",
-				m.ID, dropped(m.Minion.Stats())-before[m.ID], jobs, err)
-		}
-		t.Logf("%s: %+v", m.ID, m.Minion.Stats())
-	}
 	mu.Lock()
-	defer mu.Unlock()
-	for _, m := range revokedMs {
-		if hits[m.ID] != 0 {
-			t.Fatalf("%s ran %d jobs after its key was revoked", m.ID, hits[m.ID])
+	ran := maps.Clone(hits)
+	mu.Unlock()
+	for _, m := range accepted {
+		if ran[m.ID] != jobs {
+			t.Fatalf("%s ran %d jobs, want %d", m.ID, ran[m.ID], jobs)
 		}
 	}
-	for _, m := range accepted {
-		if hits[m.ID] != jobs {
-			t.Fatalf("%s ran %d jobs, want %d", m.ID, hits[m.ID], jobs)
-		}
+	// Each revoked minion received every publish and dropped it.
+	for _, r := range revocations {
+		t.Run(r.name, func(t *testing.T) {
+			m := r.m
+			if ran[m.ID] != 0 {
+				t.Fatalf("%s ran %d jobs after its key was %s", m.ID, ran[m.ID], r.name)
+			}
+			if err := eventually(ctx, func() bool { return dropped(m.Minion.Stats()) >= before[m.ID]+uint64(jobs) }); err != nil {
+				t.Fatalf("%s counted %d undecryptable/unknown-key drops, want %d: %v",
+					m.ID, dropped(m.Minion.Stats())-before[m.ID], jobs, err)
+			}
+			t.Logf("%s: %+v", m.ID, m.Minion.Stats())
+		})
 	}
 }
