@@ -6,7 +6,7 @@
 //
 // Its promise: Start returns only once every minion has authenticated and
 // subscribed to the master's publish port (it waits on those events with a
-// deadline, never sleeps), so a job submitted through API reaches them all;
+// deadline, never sleeps), so a job submitted through the API reaches them all;
 // and the master can be stopped and started again on the same ports and data
 // directory while the minions keep running.
 //
