@@ -125,7 +125,9 @@ type cacheEntry struct {
 }
 
 func newIDCache(max int) *idCache {
-	return &idCache{max: max, ids: make(map[string]int64, max)}
+	// No size hint: max is a bound, not the usual size, and thousands of
+	// minions in one process (tests, benchmarks) would each reserve it.
+	return &idCache{max: max, ids: map[string]int64{}}
 }
 
 // add records id, reporting false if it was seen (or may have been).
