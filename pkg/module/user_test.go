@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"testing"
+
+	"github.com/brine-project/brine/pkg/state/account"
 )
 
 func TestUserGroupFunctions(t *testing.T) {
@@ -16,9 +17,10 @@ func TestUserGroupFunctions(t *testing.T) {
 	tag := fmt.Sprintf("%06x", rand.IntN(1<<24))
 	u, g := "brmu"+tag, "brmg"+tag
 	t.Cleanup(func() {
-		exec.Command("userdel", "-r", u).Run()
-		exec.Command("groupdel", g).Run()
-		exec.Command("groupdel", u).Run()
+		ctx := context.Background()
+		account.DeleteUser(ctx, u, true, false)
+		account.DeleteGroup(ctx, g)
+		account.DeleteGroup(ctx, u)
 	})
 	ctx := context.Background()
 	call := func(fun string, args ...any) any {

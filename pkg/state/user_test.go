@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -39,9 +40,11 @@ func TestUserGroupStates(t *testing.T) {
 	u, g1, g2, g3 := "brtu"+tag, "brtg1"+tag, "brtg2"+tag, "brtg3"+tag
 	home := filepath.Join(t.TempDir(), "home", u)
 	t.Cleanup(func() {
-		exec.Command("userdel", "-r", u).Run()
+		// Through account, which holds the lock other test processes
+		// take too.
+		account.DeleteUser(context.Background(), u, true, false)
 		for _, g := range []string{g1, g2, g3, u} {
-			exec.Command("groupdel", g).Run()
+			account.DeleteGroup(context.Background(), g)
 		}
 	})
 	gid := freeGID(t)

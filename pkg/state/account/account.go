@@ -14,9 +14,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 )
 
 // Files are the databases read; tests keep the defaults.
@@ -205,8 +208,42 @@ func ResolveGID(g string) (int, error) {
 	return grp.GID, nil
 }
 
-// Run runs a shadow utility.
+// LockFile serializes changes between processes that use this package:
+// the shadow utilities refuse to run ("cannot lock /etc/passwd") while
+// another holds the files' lock, instead of waiting.
+var LockFile = "/run/lock/brine-account.lock"
+
+var procLock sync.Mutex // serializes Run within the process
+
+func lockAccounts() (unlock func(), err error) {
+	procLock.Lock()
+	f, err := os.OpenFile(LockFile, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		f, err = os.OpenFile(filepath.Join(os.TempDir(), "brine-account.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	}
+	if err != nil {
+		procLock.Unlock()
+		return nil, fmt.Errorf("account: lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		procLock.Unlock()
+		return nil, fmt.Errorf("account: lock: %w", err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+		procLock.Unlock()
+	}, nil
+}
+
+// Run runs a shadow utility, one at a time across Brine processes.
 func Run(ctx context.Context, name string, args ...string) error {
+	unlock, err := lockAccounts()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	out, err := cmd.CombinedOutput()

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/brine-project/brine/pkg/state"
+	"github.com/brine-project/brine/pkg/state/account"
 )
 
 // TestExampleTree applies the repository's states/ tree as a web minion,
@@ -29,7 +30,7 @@ func TestExampleTree(t *testing.T) {
 	}
 	prefix := t.TempDir()
 	user := fmt.Sprintf("brdemo%06x", rand.IntN(1<<24))
-	t.Cleanup(func() { exec.Command("userdel", "-r", user).Run() })
+	t.Cleanup(func() { account.DeleteUser(context.Background(), user, true, false) })
 	pillar := map[string]any{
 		"demo":   map[string]any{"prefix": prefix},
 		"common": map[string]any{"admins": []any{"alice", "bob"}, "timezone": "UTC"},
