@@ -37,6 +37,11 @@ func init() {
 		Args: append([]Arg{{Name: "fun", Kind: String, Required: true, Doc: "state function, e.g. file.managed"},
 			{Name: "name", Kind: String, Required: true, Doc: "the state's name argument"}}, runArgs...),
 		VarKwargs: true, Run: stateRun("state.single")})
+	Default.Register(&Func{Name: "state.test", Doc: "state.apply with test=True: report what would change.",
+		Args: append([]Arg{mods}, runArgs...), Run: stateRun("state.test")})
+	Default.Register(&Func{Name: "state.sls_id", Doc: "Run one ID (and what it requires) from the named SLS.",
+		Args: append([]Arg{{Name: "id", Kind: String, Required: true, Doc: "the ID declaration to run"}, reqMods}, runArgs...),
+		Run:  stateRun("state.sls_id")})
 	Default.Register(&Func{Name: "state.show_sls", Doc: "Return the compiled high data of the named SLS.",
 		Args: append([]Arg{reqMods}, runArgs...), Run: stateShow("sls")})
 	Default.Register(&Func{Name: "state.show_highstate", Doc: "Return the compiled high data of the highstate.",
@@ -56,7 +61,7 @@ func init() {
 }
 
 // stateEngine builds the engine for one call from the Env and kwargs.
-func stateEngine(env *Env, a *Args) (*state.Engine, error) {
+func stateEngine(env *Env, a *Args, forceTest bool) (*state.Engine, error) {
 	p, ok := env.Runtime.(state.Provider)
 	if !ok {
 		return nil, errors.New("module: this minion has no state system (its runtime provides no renderer or file client)")
@@ -69,6 +74,7 @@ func stateEngine(env *Env, a *Args) (*state.Engine, error) {
 	if a.Has("test") {
 		test = a.Bool("test")
 	}
+	test = test || forceTest
 	failhard, _ := env.Opts["failhard"].(bool)
 	if a.Has("failhard") {
 		failhard = a.Bool("failhard")
@@ -121,7 +127,7 @@ func stateMods(a *Args) []string {
 
 func stateRun(fun string) func(ctx context.Context, env *Env, a *Args) (any, error) {
 	return func(ctx context.Context, env *Env, a *Args) (any, error) {
-		e, err := stateEngine(env, a)
+		e, err := stateEngine(env, a, fun == "state.test")
 		if err != nil {
 			return nil, err
 		}
@@ -153,6 +159,14 @@ func stateRun(fun string) func(ctx context.Context, env *Env, a *Args) (any, err
 				}
 			}
 			res, err = e.Single(ctx, a.String("fun"), args)
+		case fun == "state.sls_id":
+			var h *state.High
+			if h, err = e.CompileSLS(ctx, "", mods...); err == nil {
+				var chunks []*state.Chunk
+				if chunks, err = e.Lowstate(h); err == nil {
+					res, err = e.RunID(ctx, chunks, a.String("id"))
+				}
+			}
 		case fun == "state.highstate" || len(mods) == 0:
 			res, err = e.ApplyHighstate(ctx)
 		default:
@@ -182,7 +196,7 @@ func stateErrors(err error) Result {
 
 func stateShow(what string) func(ctx context.Context, env *Env, a *Args) (any, error) {
 	return func(ctx context.Context, env *Env, a *Args) (any, error) {
-		e, err := stateEngine(env, a)
+		e, err := stateEngine(env, a, false)
 		if err != nil {
 			return nil, err
 		}

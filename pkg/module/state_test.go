@@ -41,6 +41,7 @@ var stateTree = map[string]string{
 	"bad.sls":  "b1: {test.fail_without_changes: []}\n",
 	"cyc.sls":  "a:\n  test.nop:\n    - require: [b]\nb:\n  test.nop:\n    - require: [a]\n",
 	"pill.sls": "p:\n  test.configurable_test_state:\n    - changes: false\n",
+	"req.sls":  "r1: {test.nop: []}\nr2:\n  test.nop:\n    - require: [r1]\nr3: {test.nop: []}\n",
 }
 
 func TestStateFunctions(t *testing.T) {
@@ -78,6 +79,18 @@ func TestStateFunctions(t *testing.T) {
 				t.Fatalf("got %v", ret)
 			}
 		}},
+		{"test is apply with test=True", "state.test", []any{"web"}, 0, func(t *testing.T, ret any) {
+			if r := ret.(state.Results)["test_|-w1_|-w1_|-succeed_with_changes"]; r == nil || r.Result != state.None {
+				t.Fatalf("got %v", ret)
+			}
+		}},
+		{"sls_id runs one ID and its requisites", "state.sls_id", []any{"r2", "req"}, 0, func(t *testing.T, ret any) {
+			res := ret.(state.Results)
+			if len(res) != 2 || res["test_|-r1_|-r1_|-nop"] == nil || res["test_|-r3_|-r3_|-nop"] != nil {
+				t.Fatalf("got %v", res.Tags())
+			}
+		}},
+		{"sls_id of a missing ID", "state.sls_id", []any{"nope", "req"}, 1, nil},
 		{"show_top", "state.show_top", nil, 0, func(t *testing.T, ret any) {
 			b, _ := json.Marshal(ret)
 			if string(b) != `{"base":["web"]}` {

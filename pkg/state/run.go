@@ -75,6 +75,27 @@ func (e *Engine) Run(ctx context.Context, chunks []*Chunk) Results {
 	return r.out
 }
 
+// RunID runs only the chunks of ID id (and, first, what they require), as
+// state.sls_id does. A missing ID is an error.
+func (e *Engine) RunID(ctx context.Context, chunks []*Chunk, id string) (Results, error) {
+	r := &runner{e: e, ctx: ctx, results: map[*Chunk]*Result{}, pre: map[*Chunk]*Result{}, busy: map[*Chunk]bool{}, out: Results{}}
+	found := false
+	for _, c := range chunks {
+		if c.ID != id {
+			continue
+		}
+		found = true
+		r.run(c)
+		if r.stopped {
+			break
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: no ID %q in the compiled states", ErrCompile, id)
+	}
+	return r.out, nil
+}
+
 func (r *runner) run(c *Chunk) *Result {
 	if res, ok := r.results[c]; ok {
 		return res
