@@ -7,11 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -76,7 +78,12 @@ func TestRemoteExecution(t *testing.T) {
 		{"postgres", pgtest.SchemaURL(t)},
 	}
 	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) { remoteExecution(t, st.url) })
+		t.Run(st.name, func(t *testing.T) {
+			remoteExecution(t, st.url)
+			if st.url != "" {
+				rowsVisibleWithPsql(t, st.url)
+			}
+		})
 	}
 }
 
@@ -280,4 +287,29 @@ func remoteExecution(t *testing.T, database string) {
 			}
 		}
 	})
+}
+
+// rowsVisibleWithPsql reads the documented tables (docs/operations.md) the
+// way an operator would, with psql.
+func rowsVisibleWithPsql(t *testing.T, dbURL string) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	schema := q.Get("search_path")
+	q.Del("search_path") // a pgx parameter; libpq takes it in PGOPTIONS
+	u.RawQuery = q.Encode()
+	for table, min := range map[string]int{"jobs": 10, "job_expected": 10, "returns": 10, "events": 1, "minions": 3} {
+		cmd := exec.Command("psql", u.String(), "-XAtc", "SELECT count(*) FROM "+table)
+		cmd.Env = append(os.Environ(), "PGOPTIONS=-csearch_path="+schema)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql %s: %v\n%s", table, err, out)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil || n < min {
+			t.Errorf("psql: %s holds %q rows, want at least %d", table, out, min)
+		}
+	}
 }

@@ -65,6 +65,7 @@ type Master struct {
 	quit      chan struct{} // closed when the master stops
 	ready     chan struct{} // closed once auth is set: requests wait for it
 
+	recorder sync.WaitGroup // the event recorder, done before the writer closes
 	stopOnce sync.Once
 }
 
@@ -151,6 +152,8 @@ func (m *Master) Run(ctx context.Context) error {
 		m.log.Warn("minion cache not loaded", slog.Any("err", err))
 	}
 	m.jobs.recover(ctx)
+	m.recorder.Add(1)
+	go func() { defer m.recorder.Done(); m.recordEvents(ctx) }()
 	go m.keys.Watch(ctx, time.Second)
 	go m.files.Run(ctx, m.cfg.GitFSUpdateInterval)
 	go m.loop(ctx)
@@ -284,6 +287,7 @@ func (m *Master) stop() {
 		close(m.quit)
 		m.jobs.stop()
 		m.bus.Stop()
+		m.recorder.Wait()
 		m.closeStores()
 		m.log.Info("master stopped")
 	})
@@ -310,5 +314,20 @@ func (m *Master) isReady() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// recordEvents writes every event of the bus (jobs, returns, keys, hooks)
+// to the job store's history through the batching writer.
+func (m *Master) recordEvents(ctx context.Context) {
+	sub := m.bus.SubscribeSub(ctx, "*", 65536)
+	for ev := range sub.C {
+		err := m.writer.AddEvent(jobstore.Event{Tag: ev.Tag, Data: ev.Data, Time: ev.Time, Master: m.cfg.ID})
+		if err != nil {
+			m.log.Warn("event not recorded", slog.String("tag", ev.Tag), slog.Any("err", err))
+		}
+	}
+	if n := sub.Dropped(); n > 0 {
+		m.log.Warn("events not recorded: the recorder fell behind", slog.Uint64("dropped", n))
 	}
 }
