@@ -179,17 +179,23 @@ func pkgVersions(latest bool) func(ctx context.Context, _ *Env, a *Args) (any, e
 			return nil, err
 		}
 		out := map[string]any{}
+		var names []string
 		for _, n := range a.Extra {
-			name := fmt.Sprint(n)
+			names = append(names, fmt.Sprint(n))
+		}
+		cands := map[string]string{}
+		if latest {
+			if cands, err = m.Candidates(ctx, names); err != nil {
+				return nil, err
+			}
+		}
+		for _, name := range names {
 			cur, _ := installed[name].(string)
 			if !latest {
 				out[name] = cur
 				continue
 			}
-			cand, err := m.Candidate(ctx, name)
-			if err != nil {
-				return nil, err
-			}
+			cand := cands[name]
 			if cur != "" && cand != "" {
 				if c, err := m.Compare(ctx, cur, cand); err == nil && c >= 0 {
 					cand = ""

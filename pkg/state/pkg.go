@@ -233,11 +233,17 @@ func pkgLatest(ctx context.Context, c *Call) Ret {
 	}
 	var todo []pkgmgr.Target
 	would := map[string]any{}
-	for _, t := range pkgTargets(c) {
-		cand, err := m.Candidate(ctx, t.Name)
-		if err != nil {
-			return Ret{Result: False, Comment: err.Error()}
-		}
+	targets := pkgTargets(c)
+	var tnames []string
+	for _, t := range targets {
+		tnames = append(tnames, t.Name)
+	}
+	cands, err := m.Candidates(ctx, tnames)
+	if err != nil {
+		return Ret{Result: False, Comment: err.Error()}
+	}
+	for _, t := range targets {
+		cand := cands[t.Name]
 		p, installed := before[t.Name]
 		if cand == "" {
 			if installed && !p.ConfigOnly {

@@ -42,9 +42,9 @@ type Manager interface {
 	InstallFiles(ctx context.Context, paths []string) error
 	// Remove removes (purge: and purges) packages.
 	Remove(ctx context.Context, names []string, purge bool) error
-	// Candidate returns the version that would be installed ("" when the
-	// package is unknown).
-	Candidate(ctx context.Context, name string) (string, error)
+	// Candidates returns, for each name, the version that would be
+	// installed; unknown packages are left out.
+	Candidates(ctx context.Context, names []string) (map[string]string, error)
 	// FileInfo returns the name and version inside a package file.
 	FileInfo(ctx context.Context, path string) (name, version string, err error)
 	// Compare compares versions with the manager's rules: -1, 0 or 1.
@@ -145,22 +145,36 @@ func (Dpkg) Remove(ctx context.Context, names []string, purge bool) error {
 	return err
 }
 
-// Candidate implements Manager.
-func (Dpkg) Candidate(ctx context.Context, name string) (string, error) {
-	out, err := run(ctx, "apt-cache", "policy", name)
-	if err != nil {
-		return "", err
+// Candidates implements Manager with one apt-cache policy call (each call
+// reads the whole package cache, so asking per package is slow).
+func (Dpkg) Candidates(ctx context.Context, names []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(names) == 0 {
+		return out, nil
 	}
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Candidate:"); ok {
-			v = strings.TrimSpace(v)
-			if v == "(none)" {
-				return "", nil
+	text, err := run(ctx, "apt-cache", append([]string{"policy"}, names...)...)
+	if err != nil {
+		return nil, err
+	}
+	parseCandidates(text, out)
+	return out, nil
+}
+
+// parseCandidates reads apt-cache policy output: a "name:" line at column
+// 0 opens a package, its "Candidate:" line gives the version.
+func parseCandidates(text string, out map[string]string) {
+	cur := ""
+	for _, line := range strings.Split(text, "\n") {
+		if line != "" && line[0] != ' ' && strings.HasSuffix(line, ":") {
+			cur = strings.TrimSuffix(line, ":")
+			continue
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Candidate:"); ok && cur != "" {
+			if v = strings.TrimSpace(v); v != "(none)" {
+				out[cur] = v
 			}
-			return v, nil
 		}
 	}
-	return "", nil
 }
 
 // FileInfo implements Manager.

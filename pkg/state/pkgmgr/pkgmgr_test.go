@@ -35,3 +35,20 @@ func TestSatisfies(t *testing.T) {
 		})
 	}
 }
+
+func TestParseCandidates(t *testing.T) {
+	text := "git:\n  Installed: 1:2.39.5-0+deb12u3\n  Candidate: 1:2.39.5-0+deb12u3\n  Version table:\n *** 1:2.39.5-0+deb12u3 500\n" +
+		"dpkg:\n  Installed: 1.21.22\n  Candidate: 1.21.23\n  Version table:\n     1.21.23 500\n" +
+		"ghost:\n  Installed: (none)\n  Candidate: (none)\n"
+	got := map[string]string{}
+	parseCandidates(text, got)
+	want := map[string]string{"git": "1:2.39.5-0+deb12u3", "dpkg": "1.21.23"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}
