@@ -46,6 +46,8 @@ type Chunk struct {
 	// names, order, failhard and requisites.
 	Args     []KV
 	Failhard bool
+	// Parallel runs the state in the background (parallel: True).
+	Parallel bool
 
 	raw     []rawReq
 	deps    []dep
@@ -93,6 +95,9 @@ func (c *Chunk) Low() *Map {
 	if c.Failhard {
 		m.Set("failhard", true)
 	}
+	if c.Parallel {
+		m.Set("parallel", true)
+	}
 	if c.Order == math.Trunc(c.Order) {
 		m.Set("order", int64(c.Order))
 	} else {
@@ -129,6 +134,8 @@ func (e *Engine) Lowstate(h *High) ([]*Chunk, error) {
 					order, hasOrder = a.Val, true
 				case a.Key == "failhard":
 					base.Failhard = truthy(a.Val)
+				case a.Key == "parallel":
+					base.Parallel = truthy(a.Val)
 				case a.Key == "state" || a.Key == "fun":
 					// Salt drops a state override inside the arguments.
 				case isRequisiteKey(a.Key):

@@ -273,3 +273,31 @@ old:
 		t.Fatalf("absent: %+v", r)
 	}
 }
+
+// TestParallel: two parallel states each wait for the other's marker, so
+// they only both succeed when they really run at the same time; the state
+// requiring both runs after them.
+func TestParallel(t *testing.T) {
+	dir := t.TempDir()
+	sls := sub(`
+a:
+  cmd.run:
+    - name: touch DIR/a; timeout 10 sh -c 'until [ -e DIR/b ]; do sleep 0.01; done'
+    - parallel: true
+b:
+  cmd.run:
+    - name: touch DIR/b; timeout 10 sh -c 'until [ -e DIR/a ]; do sleep 0.01; done'
+    - parallel: true
+after:
+  cmd.run:
+    - name: test -e DIR/a && test -e DIR/b
+    - require: [a, b]
+`, "DIR", dir)
+	res, err := applyTree(t, map[string]string{"s.sls": sls}, Options{}, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(summary(res), " "); got != "a=True b=True after=True" {
+		t.Fatalf("got %s (%v)", got, res)
+	}
+}

@@ -58,17 +58,52 @@ type runner struct {
 	out     Results
 	num     int
 	stopped bool // failhard hit
+	// pending are parallel states still running, with their run number.
+	pending map[*Chunk]pendingRun
+}
+
+type pendingRun struct {
+	done chan *Result
+	num  int
+}
+
+func (e *Engine) newRunner(ctx context.Context) *runner {
+	return &runner{e: e, ctx: ctx, results: map[*Chunk]*Result{}, pre: map[*Chunk]*Result{}, busy: map[*Chunk]bool{},
+		out: Results{}, pending: map[*Chunk]pendingRun{}}
+}
+
+// collectAll waits for every parallel state still running, in run order.
+func (r *runner) collectAll() {
+	for len(r.pending) > 0 {
+		var first *Chunk
+		for c, p := range r.pending {
+			if first == nil || p.num < r.pending[first].num {
+				first = c
+			}
+		}
+		r.collect(first)
+	}
+}
+
+// collect waits for a parallel state and records its result.
+func (r *runner) collect(c *Chunk) *Result {
+	p := r.pending[c]
+	delete(r.pending, c)
+	res := <-p.done
+	r.record(c, res, p.num)
+	return res
 }
 
 // Run executes compiled chunks and returns Salt's result structure.
 func (e *Engine) Run(ctx context.Context, chunks []*Chunk) Results {
-	r := &runner{e: e, ctx: ctx, results: map[*Chunk]*Result{}, pre: map[*Chunk]*Result{}, busy: map[*Chunk]bool{}, out: Results{}}
+	r := e.newRunner(ctx)
 	for _, c := range chunks {
 		r.run(c)
 		if r.stopped {
 			break
 		}
 	}
+	r.collectAll()
 	if !r.stopped {
 		r.listeners(chunks)
 	}
@@ -78,7 +113,7 @@ func (e *Engine) Run(ctx context.Context, chunks []*Chunk) Results {
 // RunID runs only the chunks of ID id (and, first, what they require), as
 // state.sls_id does. A missing ID is an error.
 func (e *Engine) RunID(ctx context.Context, chunks []*Chunk, id string) (Results, error) {
-	r := &runner{e: e, ctx: ctx, results: map[*Chunk]*Result{}, pre: map[*Chunk]*Result{}, busy: map[*Chunk]bool{}, out: Results{}}
+	r := e.newRunner(ctx)
 	found := false
 	for _, c := range chunks {
 		if c.ID != id {
@@ -90,6 +125,7 @@ func (e *Engine) RunID(ctx context.Context, chunks []*Chunk, id string) (Results
 			break
 		}
 	}
+	r.collectAll()
 	if !found {
 		return nil, fmt.Errorf("%w: no ID %q in the compiled states", ErrCompile, id)
 	}
@@ -99,6 +135,9 @@ func (e *Engine) RunID(ctx context.Context, chunks []*Chunk, id string) (Results
 func (r *runner) run(c *Chunk) *Result {
 	if res, ok := r.results[c]; ok {
 		return res
+	}
+	if _, ok := r.pending[c]; ok {
+		return r.collect(c)
 	}
 	if r.stopped || r.busy[c] {
 		return nil
@@ -116,12 +155,33 @@ func (r *runner) run(c *Chunk) *Result {
 		}
 	}
 	start := time.Now()
-	res := r.evaluate(c)
+	num := r.num
+	r.num++
+	res, change := r.decide(c)
+	if res == nil && c.Parallel {
+		// parallel: True runs in the background; whatever requires it
+		// waits for it, and the run waits for it at the end.
+		done := make(chan *Result, 1)
+		r.pending[c] = pendingRun{done: done, num: num}
+		go func() { done <- timed(start, r.execute(c, change)) }()
+		return nil
+	}
+	if res == nil {
+		res = r.execute(c, change)
+	}
+	return r.record(c, timed(start, res), num)
+}
+
+func timed(start time.Time, res *Result) *Result {
 	res.StartTime = start.Format("15:04:05.000000")
 	res.Duration = float64(time.Since(start).Microseconds()) / 1000
+	return res
+}
+
+// record stores a finished state's result.
+func (r *runner) record(c *Chunk, res *Result, num int) *Result {
 	res.SLS, res.ID = c.SLS, c.ID
-	res.RunNum = r.num
-	r.num++
+	res.RunNum = num
 	r.results[c] = res
 	r.out[c.Tag()] = res
 	r.e.log.Debug("state ran", "tag", c.Tag(), "result", res.Result.String(), "changed", len(res.Changes) > 0, "duration_ms", res.Duration)
@@ -151,9 +211,9 @@ func notRun(result Tri, comment string) *Result {
 	return &Result{Result: result, Comment: comment, Changes: map[string]any{}, StateRan: &ran}
 }
 
-// evaluate applies Salt's requisite rules (check_requisite) then calls
-// the function, firing mod_watch when a watched state changed.
-func (r *runner) evaluate(c *Chunk) *Result {
+// decide applies Salt's requisite rules (check_requisite): a non-nil
+// result means the state is not run; change means a watched state changed.
+func (r *runner) decide(c *Chunk) (*Result, bool) {
 	var failed []string
 	var has = map[string]bool{}
 	met := map[string]bool{}
@@ -228,16 +288,23 @@ func (r *runner) evaluate(c *Chunk) *Result {
 	}
 	switch {
 	case len(failed) > 0:
-		return notRun(False, "One or more requisite failed: "+strings.Join(failed, ", "))
+		return notRun(False, "One or more requisite failed: "+strings.Join(failed, ", ")), false
 	case has["prereq"] && !met["prereq"]:
-		return notRun(True, "No changes detected")
+		return notRun(True, "No changes detected"), false
 	case has["onfail"] && !met["onfail"], missed["onfail_all"]:
-		return notRun(True, "State was not run because onfail req did not change")
+		return notRun(True, "State was not run because onfail req did not change"), false
 	case has["onchanges"] && !met["onchanges"]:
-		return notRun(True, "State was not run because none of the onchanges reqs changed")
+		return notRun(True, "State was not run because none of the onchanges reqs changed"), false
 	case missed["onchanges_all"]:
-		return notRun(True, "State was not run because not all of the onchanges reqs changed")
+		return notRun(True, "State was not run because not all of the onchanges reqs changed"), false
 	}
+	return nil, change
+}
+
+// execute calls the function, then its mod_watch when a watched state
+// changed and the state itself did not. It touches no runner state, so a
+// parallel state can run it on its own goroutine.
+func (r *runner) execute(c *Chunk, change bool) *Result {
 	ret := r.call(c, r.e.opts.Test, "")
 	if change && len(ret.Changes) == 0 && !ret.SkipWatch && ret.Result != False {
 		if f, ok := r.e.reg.Lookup(c.Func()); ok && f.ModWatch != nil {
