@@ -39,6 +39,9 @@ func (e *Engine) Single(ctx context.Context, fun string, args *Map) (Results, er
 	if !ok {
 		return nil, fmt.Errorf("%w: %q is not a state function (want module.function)", ErrCompile, fun)
 	}
+	if _, ok := e.reg.Lookup(fun); !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownFunction, fun)
+	}
 	nameV, ok := args.Get("name")
 	if !ok {
 		return nil, fmt.Errorf("%w: state.single %s needs a name", ErrBadArgs, fun)

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -122,6 +123,9 @@ func TestSingleAndExclude(t *testing.T) {
 	}
 	if r := res["file_|-"+dir+"/single.txt_|-"+dir+"/single.txt_|-managed"]; r == nil || r.Result != True {
 		t.Fatalf("single: %v", res)
+	}
+	if _, err := e.Single(context.Background(), "file.manged", args); !errors.Is(err, ErrUnknownFunction) {
+		t.Fatalf("typo: %v", err)
 	}
 	files := map[string]string{"s.sls": "include: [o]\nkeep: {test.nop: []}\ndrop: {test.nop: []}\n", "o.sls": "other: {test.nop: []}\n"}
 	res, err = applyTree(t, files, Options{Exclude: []any{"o", mapOf("id", "drop")}}, "s")
