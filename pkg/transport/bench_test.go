@@ -2,10 +2,12 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +40,18 @@ func newRound(n int) *round {
 func (r *round) hit() {
 	if r.left.Add(-1) == 0 {
 		close(r.done)
+	}
+}
+
+// wait fails the benchmark instead of hanging when a delivery is lost (a
+// minion cut off by its write deadline on a badly overloaded machine).
+func (r *round) wait(b *testing.B) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	select {
+	case <-r.done:
+	case <-t.C:
+		b.Fatalf("round incomplete after a minute: %d deliveries missing", r.left.Load())
 	}
 }
 
@@ -124,7 +138,7 @@ func BenchmarkHubFanout(b *testing.B) {
 				r := newRound(n)
 				f.pubs.Store(r)
 				f.hub.Publish([]byte("broadcast"), payload)
-				<-r.done
+				r.wait(b)
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 		})
@@ -143,7 +157,7 @@ func BenchmarkHubRoundTrip(b *testing.B) {
 				f.pubs.Store(pubs)
 				f.returns.Store(rets)
 				f.hub.Publish([]byte("broadcast"), payload)
-				<-rets.done
+				rets.wait(b)
 			}
 		})
 	}
@@ -151,16 +165,25 @@ func BenchmarkHubRoundTrip(b *testing.B) {
 
 // BenchmarkHubFanoutStalledPeer: 64 KiB publishes to 1,000 minions, with
 // and without one more peer that subscribed to everything and never reads.
-// The stalled peer's own writer waits out its 200ms write deadline once
-// its socket buffers are full, then the hub cuts it off; the others never
-// wait for it. max-ms is the slowest single publish of the run.
+// The stalled peer's own writer waits out its 2s write deadline once its
+// socket buffers are full, then the hub cuts it off; the others never wait
+// for it. max-ms is the slowest single publish of the run.
 func BenchmarkHubFanoutStalledPeer(b *testing.B) {
 	const n = 1000
 	for _, stalledPeers := range []int{0, 1} {
 		b.Run(fmt.Sprintf("stalled=%d", stalledPeers), func(b *testing.B) {
-			f := newFleet(b, n, false, HubConfig{WriteTimeout: 200 * time.Millisecond})
+			f := newFleet(b, n, false, HubConfig{WriteTimeout: 2 * time.Second})
 			for range stalledPeers {
-				stalled, err := net.Dial("tcp", f.hub.PublishAddr().String())
+				// A small receive buffer, so the stalled peer's socket
+				// fills after a few publishes, not after megabytes.
+				d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+					var serr error
+					err := c.Control(func(fd uintptr) {
+						serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+					})
+					return errors.Join(err, serr)
+				}}
+				stalled, err := d.Dial("tcp", f.hub.PublishAddr().String())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -185,7 +208,7 @@ func BenchmarkHubFanoutStalledPeer(b *testing.B) {
 				r := newRound(n)
 				f.pubs.Store(r)
 				f.hub.Publish([]byte("broadcast"), payload)
-				<-r.done
+				r.wait(b)
 				slowest = max(slowest, time.Since(start))
 			}
 			s := f.hub.Stats()
@@ -269,7 +292,7 @@ func BenchmarkZmq4PubFanout(b *testing.B) {
 				if err := pub.Send(zmq4.NewMsgFrom([]byte("broadcast"), payload)); err != nil {
 					b.Fatal(err)
 				}
-				<-r.done
+				r.wait(b)
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 			cancel()
