@@ -27,7 +27,7 @@ test: deps build
 	@$(MAKE) --no-print-directory fuzz
 
 # fuzz runs every Fuzz target briefly; the corpus in testdata/fuzz is kept.
-FUZZTIME ?= 3s
+FUZZTIME ?= 2s
 fuzz:
 	@for pkg in $$($(GO) list ./pkg/...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \

@@ -61,3 +61,19 @@ func TestKeyUpdateAfterRotation(t *testing.T) {
 		t.Fatalf("garbage: %v", err)
 	}
 }
+
+// FuzzHandleKeyUpdate: whatever arrives on a minion's own topic, a key
+// update never panics and never installs a key it could not open.
+func FuzzHandleKeyUpdate(f *testing.F) {
+	r, c := fuzzRig(f)
+	r.auth.Rotate("fuzz")
+	f.Add(r.auth.SessionKeyUpdates()["m"])
+	f.Add([]byte("BR\x01\x07"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		before := c.SessionKeyID()
+		fresh, err := c.HandleKeyUpdate(data)
+		if err != nil && (fresh || c.SessionKeyID() != before) {
+			t.Fatal("a refused update changed the session key")
+		}
+	})
+}
