@@ -179,7 +179,8 @@ func (h *Hub) Start(ctx context.Context) error {
 	return nil
 }
 
-// PublishAddr is the bound publish address (useful with port 0).
+// PublishAddr is the bound publish address (useful with port 0); valid
+// after Start.
 func (h *Hub) PublishAddr() net.Addr { return h.pubLn.Addr() }
 
 // RequestAddr is the bound request address.

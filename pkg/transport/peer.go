@@ -160,8 +160,9 @@ func (p *Peer) writeLoop(timeout time.Duration) {
 				p.closeWith(fmt.Errorf("transport: set write deadline: %w", err))
 				return
 			}
-			// WriteTo consumes a copy of the slice header; the shared
-			// broadcast buffers themselves are never modified.
+			// WriteTo consumes w (re-slicing its elements in bufs'
+			// backing array); the bytes of the shared broadcast
+			// buffers are never modified.
 			w := bufs
 			if _, err := w.WriteTo(p.nc); err != nil {
 				select {
