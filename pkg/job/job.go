@@ -65,8 +65,8 @@ type PillarRequest struct {
 }
 
 // FileRequest asks for a file's hash (Op "stat"), its content ("read", in
-// chunks of at most FileChunk bytes from Offset) or a listing ("list") from
-// the master's file server.
+// chunks of at most FileChunk bytes from Offset), a listing ("list") or the
+// environments ("envs") of the master's file server.
 type FileRequest struct {
 	Op      string `json:"op"`
 	Saltenv string `json:"saltenv"`

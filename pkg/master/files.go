@@ -67,6 +67,8 @@ func (m *Master) handleFile(ctx context.Context, id string, body []byte) (proto.
 		}
 	case "list":
 		rep.Files, err = m.files.List(env, req.Path)
+	case "envs":
+		rep.Files = m.files.Envs()
 	default:
 		return proto.ReplyError, []byte("file: unknown op " + req.Op)
 	}

@@ -78,6 +78,16 @@ func (f masterFiles) ListFiles(ctx context.Context, env, prefix string) ([]strin
 	return rep.Files, nil
 }
 
+// Envs lists the master's file server environments (highstate reads the
+// top file of each).
+func (f masterFiles) Envs(ctx context.Context) ([]string, error) {
+	rep, err := f.ask(ctx, job.FileRequest{Op: "envs"})
+	if err != nil {
+		return nil, err
+	}
+	return rep.Files, nil
+}
+
 // FileClient implements module.FileClientProvider: cp.* and states fetch
 // salt:// files through the minion's cache.
 func (m *Minion) FileClient() module.FileClient { return m.files }
