@@ -15,9 +15,8 @@ import (
 // Generator makes JIDs for one master. It is safe for concurrent use.
 type Generator struct {
 	suffix string
-	mu     sync.Mutex // guards last, seq
+	mu     sync.Mutex // guards last
 	last   time.Time
-	seq    int
 }
 
 // NewGenerator returns a generator whose JIDs end in a short hash of masterID.

@@ -50,7 +50,7 @@ func (s *spool) Put(r job.Return) error {
 		return fmt.Errorf("minion: spool: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err == nil {
+	if _, err = tmp.Write(b); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
