@@ -212,9 +212,26 @@ type BatchStore interface {
 	Health(ctx context.Context) error
 }
 
+// Counts summarises one job's outcome, for listings.
+type Counts struct {
+	Expected  int `json:"expected"`
+	Returned  int `json:"returned"`
+	Succeeded int `json:"succeeded"`
+	NoReturn  int `json:"no_return"`
+}
+
+// Counter summarises many jobs at once, so a page of GET /jobs costs a few
+// grouped queries instead of loading every job's returns.
+type Counter interface {
+	// JobCounts returns the counts of each JID given; JIDs the store does
+	// not know are absent from the map.
+	JobCounts(ctx context.Context, jids []string) (map[string]Counts, error)
+}
+
 // Store is a complete job store.
 type Store interface {
 	Jobs
+	Counter
 	Returns
 	Events
 	Minions

@@ -125,13 +125,24 @@ func (b *backend) ListJobs(ctx context.Context, f types.JobFilter) (*types.JobLi
 		}
 		return nil, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
 	}
+	jids := make([]string, len(jobs))
+	for i, j := range jobs {
+		jids[i] = j.JID
+	}
+	counts, err := m.store.JobCounts(ctx, jids)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", api.ErrUnavailable, err)
+	}
 	out := &types.JobList{Jobs: []types.JobSummary{}, Next: next}
 	for _, j := range jobs {
+		c := counts[j.JID]
 		s := types.JobSummary{JID: j.JID, Fun: j.Fun, Tgt: j.Tgt, TgtType: j.TgtType, User: j.User, Created: j.Created,
-			Status: types.JobStatus(j.Status)}
-		if d, err := b.GetJob(ctx, j.JID); err == nil {
-			s.Status, s.Expected, s.NoReturn = d.Status, len(d.Expected), len(d.NoReturn)
-			s.Returned = len(d.Returns)
+			Status: types.JobStatus(j.Status), Expected: c.Expected, Returned: c.Returned, Succeeded: c.Succeeded, NoReturn: c.NoReturn}
+		// A job this master still tracks is fresher in memory than in the
+		// store (its last returns may be in the writer's current batch).
+		if d, ok := m.jobs.detail(j.JID); ok {
+			s.Status, s.Expected, s.Returned, s.NoReturn = d.Status, len(d.Expected), len(d.Returns), len(d.NoReturn)
+			s.Succeeded = 0
 			for _, r := range d.Returns {
 				if r.Success {
 					s.Succeeded++

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"JobRoundTrip", testJobRoundTrip},
 		{"CreateJobErrors", testCreateJobErrors},
 		{"FinishJob", testFinishJob},
+		{"JobCounts", testJobCounts},
 		{"Returns", testReturns},
 		{"ListJobsFilters", testListJobsFilters},
 		{"ListJobsPaging", testListJobsPaging},
@@ -174,6 +175,32 @@ func testFinishJob(t *testing.T, s jobstore.Store) {
 	}
 	if err := s.FinishJob(ctx(t), "nope", jobstore.StatusComplete, nil, at); !errors.Is(err, jobstore.ErrNotFound) {
 		t.Errorf("finish unknown: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testJobCounts(t *testing.T, s jobstore.Store) {
+	j1 := newJob(1, "test.ping", "a", "b", "c")
+	j2 := newJob(2, "cmd.run", "a")
+	mustCreate(t, s, j1)
+	mustCreate(t, s, j2)
+	mustReturns(t, s, ret(j1.JID, "a", true), ret(j1.JID, "b", false))
+	if err := s.FinishJob(ctx(t), j1.JID, jobstore.StatusComplete,
+		[]jobstore.NoReturn{{Minion: "c", Reason: jobstore.ReasonNoResponse}}, base); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.JobCounts(ctx(t), []string{j1.JID, j2.JID, "unknown"})
+	if err != nil {
+		t.Fatalf("counts: %v", err)
+	}
+	want := map[string]jobstore.Counts{
+		j1.JID: {Expected: 3, Returned: 2, Succeeded: 1, NoReturn: 1},
+		j2.JID: {Expected: 1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("counts = %+v, want %+v", got, want)
+	}
+	if got, err := s.JobCounts(ctx(t), nil); err != nil || len(got) != 0 {
+		t.Errorf("no jids: %v, %v", got, err)
 	}
 }
 
