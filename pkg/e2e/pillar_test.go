@@ -32,7 +32,7 @@ func writeTree(t *testing.T, root string, files map[string]string) {
 func TestPillarAndFiles(t *testing.T) {
 	tree := t.TempDir()
 	writeTree(t, filepath.Join(tree, "pillar"), map[string]string{
-		"top.sls": "base:\n  '*':\n    - common\n  'web1':\n    - secret\n",
+		"top.sls":    "base:\n  '*':\n    - common\n  'web1':\n    - secret\n",
 		"common.sls": "role_pillar: {{ grains['role'] }}\nsite:\n  name: example\n",
 		"secret.sls": "db_password: " + secret + "\n",
 	})
