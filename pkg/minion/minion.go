@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 	"github.com/brine-project/brine/pkg/job"
 	"github.com/brine-project/brine/pkg/module"
 	"github.com/brine-project/brine/pkg/proto"
+	"github.com/brine-project/brine/pkg/render"
 	"github.com/brine-project/brine/pkg/session"
 	"github.com/brine-project/brine/pkg/target"
 	"github.com/brine-project/brine/pkg/transport"
@@ -319,7 +319,7 @@ func (m *Minion) jobEnv(j *job.Job) *module.Env {
 	g, p := m.grains, m.pillar
 	m.mu.RUnlock()
 	if len(j.Pillar) > 0 {
-		p = mergeMaps(maps.Clone(p), j.Pillar)
+		p = render.MergeRecurse(render.DeepCopy(p).(map[string]any), j.Pillar, false)
 	}
 	return &module.Env{MinionID: m.cfg.ID, Grains: g, Pillar: p, Opts: m.opts(), Log: m.log, Runtime: m}
 }
@@ -327,23 +327,6 @@ func (m *Minion) jobEnv(j *job.Job) *module.Env {
 func (m *Minion) opts() map[string]any {
 	return map[string]any{"id": m.cfg.ID, "master": m.cfg.Master, "pki_dir": m.cfg.PKIDir, "cachedir": m.cfg.DataDir,
 		"file_roots": m.cfg.FileRoots, "pillar_roots": m.cfg.PillarRoots}
-}
-
-// mergeMaps merges src into dst recursively (Salt's pillar override merge).
-func mergeMaps(dst, src map[string]any) map[string]any {
-	if dst == nil {
-		dst = map[string]any{}
-	}
-	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				dst[k] = mergeMaps(maps.Clone(dm), sm)
-				continue
-			}
-		}
-		dst[k] = v
-	}
-	return dst
 }
 
 // call sends one sealed request to the master and opens its reply.

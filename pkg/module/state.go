@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/brine-project/brine/pkg/render"
 	"strings"
 
 	"github.com/brine-project/brine/pkg/state"
@@ -85,7 +86,7 @@ func stateEngine(env *Env, a *Args, forceTest bool) (*state.Engine, error) {
 	}
 	pillar := env.Pillar
 	if a.Has("pillar") {
-		pillar = stateMerge(env.Pillar, a.Map("pillar"))
+		pillar = render.MergeRecurse(render.DeepCopy(env.Pillar).(map[string]any), a.Map("pillar"), false)
 	}
 	var exclude []any
 	switch x := a.Get("exclude").(type) {
@@ -232,19 +233,3 @@ func stateShow(what string) func(ctx context.Context, env *Env, a *Args) (any, e
 }
 
 // stateMerge merges over into base recursively (Salt's pillar override).
-func stateMerge(base, over map[string]any) map[string]any {
-	out := make(map[string]any, len(base)+len(over))
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range over {
-		if om, ok := v.(map[string]any); ok {
-			if bm, ok := out[k].(map[string]any); ok {
-				out[k] = stateMerge(bm, om)
-				continue
-			}
-		}
-		out[k] = v
-	}
-	return out
-}
