@@ -1,88 +1,29 @@
 package state
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/brine-project/brine/pkg/render"
+
 	"gopkg.in/yaml.v3"
 )
 
 // Map is a mapping that keeps its keys in the order they were written,
-// because states run in definition order. Values are *Map, []any, string,
+// because states run in definition order: pkg/render's ordered mapping, so
+// rendered SLS data needs no conversion. Values are *Map, []any, string,
 // int64, float64, bool or nil.
-type Map struct {
-	Keys   []string
-	Values map[string]any
-}
+type Map = render.Map
 
 // NewMap returns an empty Map.
-func NewMap() *Map { return &Map{Values: map[string]any{}} }
-
-// Len returns the number of keys.
-func (m *Map) Len() int { return len(m.Keys) }
-
-// Get returns the value under key.
-func (m *Map) Get(key string) (any, bool) {
-	v, ok := m.Values[key]
-	return v, ok
-}
-
-// Set adds or replaces key; a new key goes last.
-func (m *Map) Set(key string, v any) {
-	if m.Values == nil {
-		m.Values = map[string]any{}
-	}
-	if _, ok := m.Values[key]; !ok {
-		m.Keys = append(m.Keys, key)
-	}
-	m.Values[key] = v
-}
-
-// Delete removes key, keeping the others in order.
-func (m *Map) Delete(key string) {
-	if _, ok := m.Values[key]; !ok {
-		return
-	}
-	delete(m.Values, key)
-	for i, k := range m.Keys {
-		if k == key {
-			m.Keys = append(m.Keys[:i:i], m.Keys[i+1:]...)
-			return
-		}
-	}
-}
-
-// MarshalJSON writes the keys in order.
-func (m *Map) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range m.Keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		b.Write(kb)
-		b.WriteByte(':')
-		vb, err := json.Marshal(m.Values[k])
-		if err != nil {
-			return nil, err
-		}
-		b.Write(vb)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
+func NewMap() *Map { return render.NewMap() }
 
 // Ordered converts rendered data into this package's shapes: mappings
-// become *Map (keeping order when the source kept it: a *Map, or any
-// pointer to a struct with fields Keys []string and Values map[string]any,
-// such as pkg/render's Map; a plain Go map gets its keys sorted), sequences
-// become []any, and ints become int64.
+// become *Map (keeping order when the source kept it; a plain Go map gets
+// its keys sorted), sequences become []any, and ints become int64.
 func Ordered(v any) any {
 	switch x := v.(type) {
 	case nil, string, bool, int64, float64:
@@ -136,30 +77,10 @@ func Ordered(v any) any {
 	return orderedReflect(v)
 }
 
-// orderedReflect handles foreign ordered maps and other numeric kinds.
+// orderedReflect handles the other numeric, slice and map kinds.
 func orderedReflect(v any) any {
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
-	case reflect.Pointer:
-		if rv.IsNil() {
-			return nil
-		}
-		s := rv.Elem()
-		if s.Kind() == reflect.Struct {
-			keys, vals := s.FieldByName("Keys"), s.FieldByName("Values")
-			if keys.IsValid() && vals.IsValid() && keys.Type() == reflect.TypeOf([]string(nil)) && vals.Kind() == reflect.Map && vals.Type().Key().Kind() == reflect.String {
-				out := NewMap()
-				for _, k := range keys.Interface().([]string) {
-					e := vals.MapIndex(reflect.ValueOf(k).Convert(vals.Type().Key()))
-					if e.IsValid() {
-						out.Set(k, Ordered(e.Interface()))
-					} else {
-						out.Set(k, nil)
-					}
-				}
-				return out
-			}
-		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32:
 		return rv.Int()
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
