@@ -107,23 +107,7 @@ func orderedReflect(v any) any {
 
 // Plain converts *Map values (recursively) into map[string]any, the shape
 // state functions receive their arguments in.
-func Plain(v any) any {
-	switch x := v.(type) {
-	case *Map:
-		out := make(map[string]any, len(x.Keys))
-		for _, k := range x.Keys {
-			out[k] = Plain(x.Values[k])
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = Plain(e)
-		}
-		return out
-	}
-	return v
-}
+func Plain(v any) any { return render.Plain(v) }
 
 // DecodeYAML parses YAML keeping mapping order; an empty document is nil.
 func DecodeYAML(src []byte) (any, error) {
