@@ -28,6 +28,7 @@ import (
 	"github.com/brine-project/brine/pkg/jobstore/dbopen"
 	"github.com/brine-project/brine/pkg/keys"
 	"github.com/brine-project/brine/pkg/pillar"
+	"github.com/brine-project/brine/pkg/proto"
 	"github.com/brine-project/brine/pkg/session"
 	"github.com/brine-project/brine/pkg/target"
 	"github.com/brine-project/brine/pkg/transport"
@@ -176,6 +177,7 @@ func (m *Master) loop(ctx context.Context) {
 		defer t.Stop()
 		rotateC = t.C
 	}
+	var seq uint64
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
 	m.prune(ctx)
@@ -186,6 +188,11 @@ func (m *Master) loop(ctx context.Context) {
 		case <-rotateC:
 			m.rotateKey("interval")
 		case <-heartbeat.C:
+			// Minions drop a publish connection that stays silent (a
+			// half-open TCP connection looks the same); the beat keeps
+			// quiet ones alive. It carries nothing a minion acts on.
+			seq++
+			m.hub.Publish([]byte(TopicAll), proto.Encode(&proto.Heartbeat{Timestamp: time.Now().UnixNano(), Seq: seq}))
 			m.cache.heartbeat(ctx)
 		case <-prune.C:
 			m.prune(ctx)
