@@ -211,6 +211,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *principal, err 
 		attrs = append(attrs, slog.String("token", p.name))
 	}
 	switch {
+	case he.status == http.StatusServiceUnavailable:
+		// The store is down: health says so; one line per request is
+		// enough, and an outage is not the API's error.
+		s.log.Warn("api: request failed", append(attrs, slog.Any("error", err))...)
 	case he.status >= 500:
 		s.log.Error("api: request failed", append(attrs, slog.Any("error", err))...)
 	case he.status == http.StatusForbidden:

@@ -269,7 +269,8 @@ func (b *backend) Health(ctx context.Context) (*types.Health, error) {
 	h := &types.Health{Status: types.HealthOK, Store: "ok", Version: grains.Version,
 		MinionsConnected: m.hub.Stats().Subscribers, Details: map[string]any{}}
 	st := m.writer.Stats()
-	h.Details["returns_stored"], h.Details["returns_spooled"] = st.Stored, st.Spooled
+	// Rows are returns and events, written by the same batching writer.
+	h.Details["rows_stored"], h.Details["rows_spooled"], h.Details["rows_replayed"] = st.Stored, st.Spooled, st.Replayed
 	h.Details["file_bytes_served"] = m.fileBytes.Load()
 	if err := m.store.Health(ctx); err != nil {
 		h.Status, h.Store = types.HealthDegraded, err.Error()

@@ -17,7 +17,9 @@ import (
 // a return, the returns so far (so a waiting API call answers without a
 // store round trip), and the timer that ends the job at its timeout.
 type tracker struct {
-	m *Master
+	m      *Master
+	ctx    context.Context // ends at stop: finishing goroutines give up
+	cancel context.CancelFunc
 
 	mu   sync.Mutex // guards jobs
 	jobs map[string]*tracked
@@ -38,7 +40,10 @@ type tracked struct {
 // GetJob calls while its rows reach the store.
 const keepDone = time.Minute
 
-func newTracker(m *Master) *tracker { return &tracker{m: m, jobs: map[string]*tracked{}} }
+func newTracker(m *Master) *tracker {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &tracker{m: m, ctx: ctx, cancel: cancel, jobs: map[string]*tracked{}}
+}
 
 // add starts tracking j, whose Expected is final. A job nobody is expected
 // to answer completes at once.
@@ -115,25 +120,24 @@ func (t *tracker) finishLocked(tr *tracked) {
 	tr.job.Finished = &now
 	close(tr.done)
 	jid, noReturn := tr.job.JID, tr.noReturn
+	t.m.bus.Publish(events.JobCompleteTag(jid), map[string]any{"jid": jid, "no_return": noReturn})
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		ctx := context.Background()
-		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		// The returns go first so that a complete job in the store has them.
-		if err := t.m.writer.Flush(fctx); err != nil {
-			t.m.log.Warn("flush before finishing job", slog.String("jid", jid), slog.Any("err", err))
+		ctx := t.ctx
+		// The returns go into the store first (through an outage too), so
+		// that a job complete in the store always has them.
+		if err := t.m.writer.Sync(ctx); err != nil {
+			t.m.log.Warn("returns not in the store before finishing job", slog.String("jid", jid), slog.Any("err", err))
+			return
 		}
-		// During a store outage the job stays complete in memory and is
-		// marked in the store once it is back.
 		for attempt := 0; ; attempt++ {
 			err := t.m.store.FinishJob(ctx, jid, jobstore.StatusComplete, noReturn, now)
 			if err == nil {
 				break
 			}
 			if attempt == 0 {
-				t.m.log.Warn("job not marked complete yet", slog.String("jid", jid), slog.Any("err", err))
+				t.m.log.Debug("job not marked complete yet", slog.String("jid", jid), slog.Any("err", err))
 			}
 			select {
 			case <-t.m.jobsDone():
@@ -142,7 +146,6 @@ func (t *tracker) finishLocked(tr *tracked) {
 			case <-time.After(time.Second):
 			}
 		}
-		t.m.bus.Publish(events.JobCompleteTag(jid), map[string]any{"jid": jid, "no_return": noReturn})
 		select {
 		case <-time.After(keepDone):
 		case <-t.m.jobsDone():
@@ -215,6 +218,7 @@ func (t *tracker) stop() {
 		}
 	}
 	t.mu.Unlock()
+	t.cancel()
 	t.wg.Wait()
 }
 

@@ -46,20 +46,6 @@ const (
 // spooled and replayed) and none duplicated. Meanwhile the API reports the
 // store as degraded, and ok again once the spool is replayed.
 func TestPostgresOutageLosesNoReturn(t *testing.T) {
-	// Two known bugs of the master make this test fail; delete this skip
-	// with their fixes (with both applied it passed 3 runs of 3):
-	//  1. The master publishes nothing between jobs, and a minion drops a
-	//     publish connection idle for 30s (pkg/minion/minion.go,
-	//     IdleTimeout) and reconnects: a 30s outage (every job refused)
-	//     sends all 100 minions reconnecting at once, and the first job
-	//     after it misses those not back yet. Fix: a heartbeat published
-	//     every few seconds.
-	//  2. pkg/master/jobs.go finishLocked marks a job complete after
-	//     writer.Flush, which returns once its returns are spooled, not
-	//     stored: after the restart the job can be complete in the store
-	//     before the spool is replayed (seen: complete with 0 of 100
-	//     returns). Fix: writer.Sync, bounded by the master's life.
-	t.Skip("known master bugs: no publish heartbeat (minions idle out after 30s and miss the next job); jobs marked complete before spooled returns are stored (see the comment above)")
 	srv := pgtest.Start(t) // a server of our own: this test stops it
 	dbURL := srv.URL()
 	f := fleet.Start(t, outageFleet, fleet.Options{AutoAccept: true, Master: func(c *master.Config) {
@@ -114,7 +100,7 @@ func TestPostgresOutageLosesNoReturn(t *testing.T) {
 		t.Fatalf("PostgreSQL came back on another port (%s, was %s): the master cannot find it", srv.URL(), dbURL)
 	}
 	t.Logf("PostgreSQL back after %v; health just before: %s, %v spooled", time.Since(down).Round(time.Millisecond),
-		healthStatus(atEnd), healthDetail(atEnd, "returns_spooled"))
+		healthStatus(atEnd), healthDetail(atEnd, "rows_spooled"))
 
 	letRun(ctx, tail)
 	st.stop()
@@ -163,7 +149,7 @@ func TestPostgresOutageLosesNoReturn(t *testing.T) {
 	}
 	// The writer's counters include the events it records with the returns.
 	t.Logf("writer: %v rows stored directly, %v spooled (%v by mid-outage) and replayed; health after: %s",
-		healthDetail(ok, "returns_stored"), healthDetail(ok, "returns_spooled"), healthDetail(mid, "returns_spooled"), ok.Status)
+		healthDetail(ok, "rows_stored"), healthDetail(ok, "rows_spooled"), healthDetail(mid, "rows_spooled"), ok.Status)
 }
 
 // sleepJob is test.sleep on every minion, with a timeout far beyond the
