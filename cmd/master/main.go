@@ -2,17 +2,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/brine-project/brine/pkg/config"
+	"github.com/brine-project/brine/pkg/daemon"
 	"github.com/brine-project/brine/pkg/logging"
 	"github.com/brine-project/brine/pkg/master"
 )
@@ -40,26 +37,13 @@ func run(path string) int {
 		fmt.Fprintln(os.Stderr, "brine-master:", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	ctx, stop := daemon.SignalContext(log)
 	defer stop()
 	m, err := master.New(ctx, cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	go func() {
-		// A second signal, or a stop that takes too long, forces the exit.
-		<-ctx.Done()
-		stop()
-		force := make(chan os.Signal, 1)
-		signal.Notify(force, syscall.SIGTERM, syscall.SIGINT)
-		select {
-		case <-force:
-		case <-time.After(5 * time.Second):
-		}
-		log.Error("forced exit")
-		os.Exit(1)
-	}()
 	if err := m.Run(ctx); err != nil {
 		log.Error("stopped with error", "err", err)
 		return 1
