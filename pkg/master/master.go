@@ -213,7 +213,11 @@ func (m *Master) onKeyEvent(e keys.Event) {
 	if m.cache != nil {
 		m.cache.keyChanged(e)
 	}
-	m.bus.Publish(events.TagPrefix+e.Tag()+"/"+e.ID, map[string]any{"id": e.ID, "from": string(e.From), "to": string(e.To)})
+	action := "delete"
+	if e.To != "" {
+		action = string(e.To)
+	}
+	m.bus.Publish(events.KeyTag(action, e.ID), map[string]any{"id": e.ID, "from": string(e.From), "to": string(e.To)})
 	// A key that stops being accepted loses the session key before the
 	// change is reported done: no publish after it is readable with the old.
 	if e.From == keys.Accepted && e.To != keys.Accepted && m.isReady() {

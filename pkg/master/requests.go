@@ -43,7 +43,6 @@ func (m *Master) handleRequest(ctx context.Context, p *transport.Peer, frames []
 			return nil, err
 		}
 		if m.auth.Authenticated(id) {
-			p.SetTag(id)
 			m.cache.seen(id)
 			m.bus.Publish(events.TagPrefix+"auth/"+id, map[string]any{"id": id, "result": true})
 		}
