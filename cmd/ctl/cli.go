@@ -25,7 +25,7 @@ const (
 // Defaults for the API address and the admin token file the master writes.
 const (
 	defaultAPI       = "http://127.0.0.1:8000"
-	defaultTokenFile = "/var/lib/brine/admin.token"
+	defaultTokenFile = "/var/lib/brine/master/admin.token" // the master's default data_dir
 )
 
 // Output formats.
@@ -238,7 +238,7 @@ func (a *app) connect(defaultOut string) error {
 
 // resolveToken finds the bearer token: --token, $BRINE_TOKEN, --token-file,
 // $BRINE_TOKEN_FILE, then the admin token the master writes into its data
-// dir ($BRINE_DATA_DIR/admin.token, /var/lib/brine/admin.token).
+// dir ($BRINE_DATA_DIR/admin.token, /var/lib/brine/master/admin.token).
 func (a *app) resolveToken() (string, error) {
 	if a.token != "" {
 		return a.token, nil
