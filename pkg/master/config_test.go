@@ -37,6 +37,19 @@ func TestDaemonConfigs(t *testing.T) {
 			}
 		}
 	})
+	t.Run("deploy examples load", func(t *testing.T) {
+		var mc master.Config
+		if err := config.Load("../../deploy/master.yaml", &mc); err != nil {
+			t.Fatal(err)
+		}
+		var nc minion.Config
+		if err := config.Load("../../deploy/minion.yaml", &nc); err != nil {
+			t.Fatal(err)
+		}
+		if mc.KeepJobs != 90*24*time.Hour || len(mc.APITokens) != 2 || len(nc.Master) != 2 {
+			t.Fatalf("master %+v minion %+v", mc, nc)
+		}
+	})
 	t.Run("minion: one master or a list, env overlay", func(t *testing.T) {
 		p := write("minion.yaml", "id: web1\nmaster: 10.0.0.1:4506\nacceptance_wait_time: 2s\ngrains: {role: web}\n")
 		t.Setenv("BRINE_LOG_LEVEL", "debug")
