@@ -69,7 +69,13 @@ func (b *backend) Submit(ctx context.Context, req types.JobRequest, user string)
 	if err != nil {
 		return nil, fmt.Errorf("master: seal job: %w", err)
 	}
-	m.jobs.add(j, nil)
+	var unreachable []string
+	for _, id := range expected {
+		if !m.cache.connected(id) {
+			unreachable = append(unreachable, id)
+		}
+	}
+	m.jobs.add(j, nil, unreachable)
 	m.bus.Publish(events.JobNewTag(j.JID), map[string]any{"jid": j.JID, "fun": j.Fun, "tgt": j.Tgt, "tgt_type": j.TgtType,
 		"user": user, "minions": expected})
 	m.hub.Publish([]byte(TopicAll), msg)

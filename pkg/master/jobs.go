@@ -27,13 +27,16 @@ type tracker struct {
 }
 
 type tracked struct {
-	job      jobstore.Job
-	missing  map[string]bool
-	returns  map[string]jobstore.Return
-	noReturn []jobstore.NoReturn
-	done     chan struct{} // closed at completion
-	timer    *time.Timer
-	finished bool
+	job     jobstore.Job
+	missing map[string]bool
+	// unreachable minions were not connected when the job was published:
+	// it cannot reach them, so the job does not wait for them.
+	unreachable []string
+	returns     map[string]jobstore.Return
+	noReturn    []jobstore.NoReturn
+	done        chan struct{} // closed at completion
+	timer       *time.Timer
+	finished    bool
 }
 
 // keepDone is how long a completed job stays in memory for late Wait and
@@ -45,12 +48,18 @@ func newTracker(m *Master) *tracker {
 	return &tracker{m: m, ctx: ctx, cancel: cancel, jobs: map[string]*tracked{}}
 }
 
-// add starts tracking j, whose Expected is final. A job nobody is expected
-// to answer completes at once.
-func (t *tracker) add(j jobstore.Job, returned []jobstore.Return) {
-	tr := &tracked{job: j, missing: map[string]bool{}, returns: map[string]jobstore.Return{}, done: make(chan struct{})}
+// add starts tracking j, whose Expected is final. Minions listed as
+// unreachable are not waited for (a publish is not kept for a minion that
+// was not connected to receive it). A job with nobody left to wait for
+// completes at once.
+func (t *tracker) add(j jobstore.Job, returned []jobstore.Return, unreachable []string) {
+	tr := &tracked{job: j, missing: map[string]bool{}, returns: map[string]jobstore.Return{}, done: make(chan struct{}),
+		unreachable: unreachable}
 	for _, id := range j.Expected {
 		tr.missing[id] = true
+	}
+	for _, id := range unreachable {
+		delete(tr.missing, id)
 	}
 	for _, r := range returned {
 		tr.returns[r.Minion] = r
@@ -103,18 +112,19 @@ func (t *tracker) finishLocked(tr *tracked) {
 	if tr.timer != nil {
 		tr.timer.Stop()
 	}
-	ids := make([]string, 0, len(tr.missing))
 	for id := range tr.missing {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
 		reason := jobstore.ReasonNoResponse
 		if !t.m.cache.connected(id) {
 			reason = jobstore.ReasonNotConnected
 		}
 		tr.noReturn = append(tr.noReturn, jobstore.NoReturn{Minion: id, Reason: reason})
 	}
+	for _, id := range tr.unreachable {
+		if _, ok := tr.returns[id]; !ok {
+			tr.noReturn = append(tr.noReturn, jobstore.NoReturn{Minion: id, Reason: jobstore.ReasonNotConnected})
+		}
+	}
+	sort.Slice(tr.noReturn, func(i, k int) bool { return tr.noReturn[i].Minion < tr.noReturn[k].Minion })
 	now := time.Now()
 	tr.job.Status = jobstore.StatusComplete
 	tr.job.Finished = &now
@@ -205,7 +215,7 @@ func (t *tracker) recover(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		t.add(d.Job, d.Returns)
+		t.add(d.Job, d.Returns, nil) // minions reconnect after a restart: wait for all
 		t.m.log.Info("job recovered", slog.String("jid", j.JID), slog.Int("returns", len(d.Returns)))
 	}
 }
