@@ -32,6 +32,7 @@ var (
 	_ module.Runtime            = (*local)(nil)
 	_ state.Provider            = (*local)(nil)
 	_ module.FileClientProvider = (*local)(nil)
+	_ module.PillarCompiler     = (*local)(nil)
 )
 
 // Local runs one execution function on this machine without a master and
@@ -80,16 +81,25 @@ func (l *local) RefreshGrains(ctx context.Context) (map[string]any, error) {
 
 // RefreshPillar implements module.Runtime: compile from pillar_roots.
 func (l *local) RefreshPillar(ctx context.Context) (map[string]any, error) {
+	p, err := l.CompilePillar(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	l.pillar = p
+	return p, nil
+}
+
+// CompilePillar implements module.PillarCompiler.
+func (l *local) CompilePillar(ctx context.Context, pillarenv string) (map[string]any, error) {
 	c := &pillar.Compiler{Roots: l.cfg.PillarRoots, Matcher: &target.Matcher{}, Logger: l.log,
 		Opts: map[string]any{"id": l.cfg.ID}}
-	p, errs := c.Compile(ctx, l.cfg.ID, maps.Clone(l.grains), "", nil)
+	p, errs := c.Compile(ctx, l.cfg.ID, maps.Clone(l.grains), pillarenv, nil)
 	for _, e := range errs {
 		var pe *pillar.Error
 		if errors.As(e, &pe) {
 			l.log.Warn("pillar error", slog.String("error", pe.Redacted()))
 		}
 	}
-	l.pillar = p
 	return p, nil
 }
 

@@ -459,7 +459,20 @@ func (m *Minion) RefreshGrains(ctx context.Context) (map[string]any, error) {
 // RefreshPillar implements module.Runtime: ask the master to compile our
 // pillar again.
 func (m *Minion) RefreshPillar(ctx context.Context) (map[string]any, error) {
-	body, _ := json.Marshal(job.PillarRequest{})
+	p, err := m.CompilePillar(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.pillar = p
+	m.mu.Unlock()
+	return p, nil
+}
+
+// CompilePillar implements module.PillarCompiler: our pillar as the master
+// compiles it from pillarenv ("" for every environment), not kept.
+func (m *Minion) CompilePillar(ctx context.Context, pillarenv string) (map[string]any, error) {
+	body, _ := json.Marshal(job.PillarRequest{Pillarenv: pillarenv})
 	reply, err := m.call(ctx, job.KindPillar, body)
 	if err != nil {
 		return nil, err
@@ -471,9 +484,6 @@ func (m *Minion) RefreshPillar(ctx context.Context) (map[string]any, error) {
 	if p == nil {
 		p = map[string]any{}
 	}
-	m.mu.Lock()
-	m.pillar = p
-	m.mu.Unlock()
 	return p, nil
 }
 

@@ -18,7 +18,7 @@ func init() {
 	runArgs := []Arg{
 		{Name: "test", Kind: Bool, KwOnly: true, Doc: "report what would change, change nothing (default: the minion's test option)"},
 		{Name: "saltenv", Kind: String, KwOnly: true, Doc: "environment to read SLS and the top file from"},
-		{Name: "pillarenv", Kind: String, KwOnly: true, Doc: "accepted for Salt compatibility; pillar comes from the minion"},
+		{Name: "pillarenv", Kind: String, KwOnly: true, Doc: "compile this run's pillar from this pillar environment only"},
 		{Name: "pillar", Kind: Map, KwOnly: true, Doc: "pillar data merged over the minion's for this run"},
 		{Name: "exclude", Kind: Any, KwOnly: true, Doc: "SLS names or [{sls: x}, {id: y}] to leave out"},
 		{Name: "queue", Kind: Bool, Default: false, KwOnly: true, Doc: "wait for a running state run instead of refusing"},
@@ -62,7 +62,7 @@ func init() {
 }
 
 // stateEngine builds the engine for one call from the Env and kwargs.
-func stateEngine(env *Env, a *Args, forceTest bool) (*state.Engine, error) {
+func stateEngine(ctx context.Context, env *Env, a *Args, forceTest bool) (*state.Engine, error) {
 	p, ok := env.Runtime.(state.Provider)
 	if !ok {
 		return nil, errors.New("module: this minion has no state system (its runtime provides no renderer or file client)")
@@ -85,8 +85,18 @@ func stateEngine(env *Env, a *Args, forceTest bool) (*state.Engine, error) {
 		saltenv, _ = env.Opts["saltenv"].(string)
 	}
 	pillar := env.Pillar
+	if pe := a.String("pillarenv"); pe != "" {
+		pc, ok := env.Runtime.(PillarCompiler)
+		if !ok {
+			return nil, errors.New("module: pillarenv: this minion cannot compile pillar for another environment")
+		}
+		var err error
+		if pillar, err = pc.CompilePillar(ctx, pe); err != nil {
+			return nil, fmt.Errorf("module: pillarenv %s: %w", pe, err)
+		}
+	}
 	if a.Has("pillar") {
-		pillar = render.MergeRecurse(render.DeepCopy(env.Pillar).(map[string]any), a.Map("pillar"), false)
+		pillar = render.MergeRecurse(render.DeepCopy(pillar).(map[string]any), a.Map("pillar"), false)
 	}
 	var exclude []any
 	switch x := a.Get("exclude").(type) {
@@ -105,6 +115,13 @@ func stateEngine(env *Env, a *Args, forceTest bool) (*state.Engine, error) {
 		MinionID: env.MinionID, JID: env.JID, Saltenv: saltenv, Test: test, Failhard: failhard,
 		Grains: env.Grains, Pillar: pillar, Opts: env.Opts, Log: env.Log, Exclude: exclude,
 	}), nil
+}
+
+// PillarCompiler is the optional Runtime ability behind state runs'
+// pillarenv: the minion's pillar compiled from one pillar environment, for
+// this run only.
+type PillarCompiler interface {
+	CompilePillar(ctx context.Context, pillarenv string) (map[string]any, error)
 }
 
 // stateCaller lets onlyif/unless call execution functions.
@@ -128,7 +145,7 @@ func stateMods(a *Args) []string {
 
 func stateRun(fun string) func(ctx context.Context, env *Env, a *Args) (any, error) {
 	return func(ctx context.Context, env *Env, a *Args) (any, error) {
-		e, err := stateEngine(env, a, fun == "state.test")
+		e, err := stateEngine(ctx, env, a, fun == "state.test")
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +214,7 @@ func stateErrors(err error) Result {
 
 func stateShow(what string) func(ctx context.Context, env *Env, a *Args) (any, error) {
 	return func(ctx context.Context, env *Env, a *Args) (any, error) {
-		e, err := stateEngine(env, a, false)
+		e, err := stateEngine(ctx, env, a, false)
 		if err != nil {
 			return nil, err
 		}
