@@ -26,8 +26,8 @@ func (m *Master) handlePillar(ctx context.Context, id string, body []byte) (prot
 		// pillar.Error's Redacted form names file and line, never values.
 		m.log.Warn("pillar compiled with errors", slog.String("minion", id), slog.Int("errors", len(errs)))
 	}
-	if len(req.Overrides) == 0 {
-		m.cache.setPillar(id, p)
+	if len(req.Overrides) == 0 && req.Pillarenv == "" {
+		m.cache.setPillar(id, p) // the minion's own pillar, for I@ targeting
 	}
 	out, err := json.Marshal(p)
 	if err != nil {
