@@ -64,7 +64,7 @@ type Master struct {
 	apiLn     net.Listener
 	rotateMu  sync.Mutex    // one rotation at a time
 	quit      chan struct{} // closed when the master stops
-	ready     chan struct{} // closed once auth is set: requests wait for it
+	ready     chan struct{} // closed once every port serves; requests wait for it
 
 	recorder sync.WaitGroup // the event recorder, done before the writer closes
 	stopOnce sync.Once
