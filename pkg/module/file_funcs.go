@@ -16,6 +16,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/brine-project/brine/pkg/fileperm"
 )
 
 // The file.* execution functions. Paths must be absolute after "~"
@@ -96,7 +98,7 @@ func init() {
 			if err != nil {
 				return nil, fmt.Errorf("module: file.get_mode: %w", err)
 			}
-			return ModeString(st.Mode()), nil
+			return fileperm.String(st.Mode()), nil
 		})
 	reg("file.set_mode", "Set the mode of a path; returns the new mode as an octal string.",
 		[]Arg{pathArg("path"), {Name: "mode", Kind: Any, Required: true, Doc: "octal mode such as \"0644\""}},

@@ -9,64 +9,10 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/brine-project/brine/pkg/fileperm"
 )
-
-// ModeString renders permission bits as Salt does: four octal digits, "0644".
-func ModeString(m fs.FileMode) string {
-	bits := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		bits |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		bits |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		bits |= 0o1000
-	}
-	return fmt.Sprintf("%04o", bits)
-}
-
-// ParseMode reads a mode the way Salt does: its digits are octal whether it
-// arrives as the string "0644", "644", "0o644" or the number 644.
-func ParseMode(v any) (fs.FileMode, error) {
-	var s string
-	switch x := v.(type) {
-	case string:
-		s = x
-	case int64:
-		s = strconv.FormatInt(x, 10)
-	case int:
-		s = strconv.Itoa(x)
-	case float64:
-		if x != float64(int64(x)) {
-			return 0, fmt.Errorf("mode %v is not an integer", x)
-		}
-		s = strconv.FormatInt(int64(x), 10)
-	default:
-		return 0, fmt.Errorf("mode is %T, want an octal string like \"0644\"", v)
-	}
-	digits := strings.TrimLeft(strings.TrimSpace(s), "0oO")
-	if digits == "" {
-		digits = "0"
-	}
-	n, err := strconv.ParseUint(digits, 8, 32)
-	if err != nil || n > 0o7777 {
-		return 0, fmt.Errorf("mode %q is not an octal mode between 0000 and 7777", s)
-	}
-	m := fs.FileMode(n & 0o777)
-	if n&0o4000 != 0 {
-		m |= fs.ModeSetuid
-	}
-	if n&0o2000 != 0 {
-		m |= fs.ModeSetgid
-	}
-	if n&0o1000 != 0 {
-		m |= fs.ModeSticky
-	}
-	return m, nil
-}
 
 func userName(uid uint32) string {
 	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
@@ -157,7 +103,7 @@ func fileStats(_ context.Context, a *Args) (any, error) {
 		"user":   userName(sys.Uid),
 		"group":  groupName(sys.Gid),
 		"target": tgt,
-		"mode":   ModeString(st.Mode()),
+		"mode":   fileperm.String(st.Mode()),
 		"size":   st.Size(),
 		"atime":  unixSeconds(sys.Atim),
 		"mtime":  unixSeconds(sys.Mtim),
@@ -187,7 +133,7 @@ func fileMkdir(_ context.Context, a *Args) (any, error) {
 	p = filepath.Clean(p)
 	mode := fs.FileMode(0o755)
 	if a.Get("mode") != nil {
-		if mode, err = ParseMode(a.Get("mode")); err != nil {
+		if mode, err = fileperm.Parse(a.Get("mode")); err != nil {
 			return nil, badArg("file.mkdir", "mode", "%v", err)
 		}
 	}
@@ -251,7 +197,7 @@ func fileSetMode(_ context.Context, a *Args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	mode, err := ParseMode(a.Get("mode"))
+	mode, err := fileperm.Parse(a.Get("mode"))
 	if err != nil {
 		return nil, badArg("file.set_mode", "mode", "%v", err)
 	}
@@ -265,5 +211,5 @@ func fileSetMode(_ context.Context, a *Args) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("module: file.set_mode: %w", err)
 	}
-	return ModeString(st.Mode()), nil
+	return fileperm.String(st.Mode()), nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/brine-project/brine/pkg/fileperm"
 )
 
 func TestFileFuncs(t *testing.T) {
@@ -211,17 +213,17 @@ func TestParseMode(t *testing.T) {
 		{"0999", "", true}, {"17777", "", true}, {true, "", true}, {6.5, "", true},
 	}
 	for _, tc := range cases {
-		m, err := ParseMode(tc.in)
+		m, err := fileperm.Parse(tc.in)
 		if (err != nil) != tc.err {
-			t.Errorf("ParseMode(%v) error %v", tc.in, err)
+			t.Errorf("fileperm.Parse(%v) error %v", tc.in, err)
 			continue
 		}
-		if !tc.err && ModeString(m) != tc.want {
-			t.Errorf("ParseMode(%v) = %s, want %s", tc.in, ModeString(m), tc.want)
+		if !tc.err && fileperm.String(m) != tc.want {
+			t.Errorf("fileperm.Parse(%v) = %s, want %s", tc.in, fileperm.String(m), tc.want)
 		}
 	}
-	if got := ModeString(fs.ModeDir | 0o755); got != "0755" {
-		t.Errorf("ModeString(dir 755) = %s", got)
+	if got := fileperm.String(fs.ModeDir | 0o755); got != "0755" {
+		t.Errorf("fileperm.String(dir 755) = %s", got)
 	}
 }
 

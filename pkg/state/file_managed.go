@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/brine-project/brine/pkg/fileperm"
 )
 
 func init() {
@@ -122,7 +124,7 @@ func (c *Call) manageFile(s managedSpec) (map[string]any, error) {
 		}
 	} else {
 		if s.perms.hasMode {
-			ch["mode"] = modeString(s.perms.mode)
+			ch["mode"] = fileperm.String(s.perms.mode)
 		}
 		if s.perms.user != "" {
 			ch["user"] = s.perms.user

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/brine-project/brine/pkg/fileperm"
 )
 
 // parseMode reads a Salt mode: "0644", "644", 644 (digits as written).
@@ -21,40 +23,11 @@ func parseMode(v any) (os.FileMode, bool, error) {
 	if s == "" {
 		return 0, false, nil
 	}
-	n, err := strconv.ParseUint(s, 8, 32)
-	if err != nil || n > 07777 {
-		return 0, false, fmt.Errorf("mode %q is not an octal file mode", s)
+	m, err := fileperm.Parse(s)
+	if err != nil {
+		return 0, false, err
 	}
-	return toFileMode(uint32(n)), true, nil
-}
-
-// toFileMode maps Unix permission bits (with setuid/setgid/sticky) to Go's.
-func toFileMode(n uint32) os.FileMode {
-	m := os.FileMode(n & 0o777)
-	if n&0o4000 != 0 {
-		m |= os.ModeSetuid
-	}
-	if n&0o2000 != 0 {
-		m |= os.ModeSetgid
-	}
-	if n&0o1000 != 0 {
-		m |= os.ModeSticky
-	}
-	return m
-}
-
-func modeString(m os.FileMode) string {
-	n := uint32(m.Perm())
-	if m&os.ModeSetuid != 0 {
-		n |= 0o4000
-	}
-	if m&os.ModeSetgid != 0 {
-		n |= 0o2000
-	}
-	if m&os.ModeSticky != 0 {
-		n |= 0o1000
-	}
-	return fmt.Sprintf("%04o", n)
+	return m, true, nil
 }
 
 func lookupUID(name string) (int, error) {
@@ -116,7 +89,7 @@ func permChanges(path string, p perms) (map[string]any, error) {
 	if p.hasMode && fi.Mode()&os.ModeSymlink == 0 {
 		cur := fi.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
 		if cur != p.mode {
-			ch["mode"] = modeString(p.mode)
+			ch["mode"] = fileperm.String(p.mode)
 		}
 	}
 	return ch, nil
