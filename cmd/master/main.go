@@ -2,13 +2,10 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 
-	"github.com/brine-project/brine/pkg/config"
 	"github.com/brine-project/brine/pkg/daemon"
 	"github.com/brine-project/brine/pkg/logging"
 	"github.com/brine-project/brine/pkg/master"
@@ -24,14 +21,10 @@ func main() {
 
 func run(path string) int {
 	var cfg master.Config
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && path == defaultConfig {
-		path = "" // no file: defaults and BRINE_* apply
-	}
-	if err := config.Load(path, &cfg); err != nil {
+	if err := daemon.LoadConfig(path, defaultConfig, &cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "brine-master:", err)
 		return 2
 	}
-	cfg.Defaults()
 	log, err := logging.New(os.Stderr, cfg.LogLevel)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "brine-master:", err)

@@ -4,16 +4,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
-	"github.com/brine-project/brine/pkg/config"
 	"github.com/brine-project/brine/pkg/daemon"
 	"github.com/brine-project/brine/pkg/logging"
 	"github.com/brine-project/brine/pkg/minion"
@@ -45,14 +42,8 @@ func main() {
 
 func loadConfig(path string) (minion.Config, error) {
 	var cfg minion.Config
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && path == defaultConfig {
-		path = "" // no file: defaults and BRINE_* apply
-	}
-	if err := config.Load(path, &cfg); err != nil {
-		return cfg, err
-	}
-	cfg.Defaults()
-	return cfg, nil
+	err := daemon.LoadConfig(path, defaultConfig, &cfg)
+	return cfg, err
 }
 
 // runLocal is salt-call --local: one function, printed as {"local": ret},

@@ -1,16 +1,20 @@
-// Package daemon holds what the two daemons' mains share: the stop signals.
-// The first SIGTERM or SIGINT cancels the returned context for a graceful
-// stop; a second signal, or a stop that takes longer than the grace period,
-// ends the process.
+// Package daemon holds what the two daemons' mains share: loading their
+// config, and the stop signals. The first SIGTERM or SIGINT cancels the
+// returned context for a graceful stop; a second signal, or a stop that
+// takes longer than the grace period, ends the process.
 package daemon
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/brine-project/brine/pkg/config"
 )
 
 // Grace is how long a graceful stop may take before the process exits.
@@ -40,4 +44,21 @@ func SignalContext(log *slog.Logger) (ctx context.Context, stop func()) {
 		os.Exit(1)
 	}()
 	return ctx, func() { close(done); cancel() }
+}
+
+// Defaulter is a daemon config that fills its own defaults.
+type Defaulter interface{ Defaults() }
+
+// LoadConfig loads path into cfg strictly (pkg/config: file:line errors,
+// BRINE_<KEY> overlay), then fills defaults. A missing file at the daemon's
+// default location is no error: defaults and the environment apply.
+func LoadConfig(path, defaultPath string, cfg Defaulter) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && path == defaultPath {
+		path = ""
+	}
+	if err := config.Load(path, cfg); err != nil {
+		return err
+	}
+	cfg.Defaults()
+	return nil
 }
